@@ -1,0 +1,2 @@
+//! The `deputy` command.
+fn main() {}

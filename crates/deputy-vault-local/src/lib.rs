@@ -1,0 +1,1 @@
+//! A local emulator of the Amazon Bedrock AgentCore Identity Token Vault, with a development IdP.
