@@ -1,0 +1,18 @@
+//! The decision table: which flow, provider and scopes serve a credential request.
+//!
+//! A table is TOML (see `docs/decision-table.md` for the format and the built-in table).
+//! It is validated as a whole when loaded: every (integration, trigger, operation) cell must be
+//! covered by exactly one rule, under every combination of the declared features, and every rule
+//! must be consistent with the cells it covers (no user flow for headless tasks, no OBO for
+//! webhooks, repository authorization for GitHub writes, …).
+
+mod decision;
+mod error;
+mod rule;
+mod schema;
+mod table;
+
+pub use decision::{Cell, Consent, Consideration, Decision, Explanation, NoRule, Verdict};
+pub use error::{PolicyError, Problem};
+pub use rule::{ENVIRONMENTS, INTEGRATION_PLACEHOLDER, Rule, Selector};
+pub use table::{MAX_FEATURES, PolicyTable};

@@ -1,0 +1,433 @@
+//! The loaded decision table: validation of the whole table, decisions and explanations.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::flow::Flow;
+use crate::{Integration, Operation, TaskContext, TriggerKind};
+
+use super::decision::{Cell, Consent, Consideration, Decision, Explanation, NoRule, Verdict};
+use super::error::{PolicyError, Problem, line_col};
+use super::rule::{
+    ENVIRONMENTS, INTEGRATION_PLACEHOLDER, Rule, Selector, compile_rule, is_provider_name,
+};
+use super::schema::PolicyFile;
+
+/// At most this many features, so every combination can be checked at load.
+pub const MAX_FEATURES: usize = 8;
+
+const BUILT_IN_SOURCE: &str = include_str!("default.toml");
+
+/// A validated decision table.
+///
+/// Every (integration, trigger, operation) cell is covered by exactly one active rule,
+/// under every combination of the table's features; loading fails otherwise.
+///
+/// ```
+/// use deputy_core::policy::PolicyTable;
+/// use deputy_core::{Integration, Operation, TriggerKind};
+/// let table = PolicyTable::built_in().unwrap();
+/// let decision = table
+///     .decide_cell(&Integration::Github, TriggerKind::Webhook, Operation::Read)
+///     .unwrap();
+/// assert_eq!(decision.flow.name(), "m2m");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyTable {
+    source_name: String,
+    environment: Option<String>,
+    features: BTreeMap<String, bool>,
+    rules: Vec<Rule>,
+    integrations: Vec<Integration>,
+}
+
+impl PolicyTable {
+    /// The built-in table: the RFC's decision tree (see `docs/decision-table.md`).
+    pub fn built_in() -> Result<Self, PolicyError> {
+        Self::from_toml("<built-in>", BUILT_IN_SOURCE)
+    }
+
+    /// The TOML text of the built-in table, to start a custom one from.
+    pub fn built_in_source() -> &'static str {
+        BUILT_IN_SOURCE
+    }
+
+    /// Parses and validates a table; `source_name` names it in errors (usually the path).
+    pub fn from_toml(source_name: &str, text: &str) -> Result<Self, PolicyError> {
+        let file: PolicyFile = toml::from_str(text).map_err(|e| {
+            let (line, column) = line_col(text, e.span().map_or(0, |s| s.start));
+            PolicyError::Syntax {
+                source_name: source_name.to_owned(),
+                line,
+                column,
+                message: e.message().to_owned(),
+            }
+        })?;
+        let mut problems = Vec::new();
+        let line_of = |offset: usize| line_col(text, offset).0;
+        if *file.version.get_ref() != 1 {
+            problems.push(Problem {
+                line: Some(line_of(file.version.span().start)),
+                message: format!(
+                    "unsupported version {}; this deputy reads version = 1",
+                    file.version.get_ref()
+                ),
+            });
+        }
+        let environment = file.environment.as_ref().map(|env| env.get_ref().clone());
+        if let Some(env) = &file.environment
+            && !ENVIRONMENTS.contains(&env.get_ref().as_str())
+        {
+            problems.push(Problem {
+                line: Some(line_of(env.span().start)),
+                message: format!(
+                    "environment {:?} must be one of {ENVIRONMENTS:?}",
+                    env.get_ref()
+                ),
+            });
+        }
+        if file.features.len() > MAX_FEATURES {
+            problems.push(Problem {
+                line: None,
+                message: format!(
+                    "{} features declared; at most {MAX_FEATURES} are supported",
+                    file.features.len()
+                ),
+            });
+        }
+        let mut rules = Vec::new();
+        let mut seen_ids = BTreeMap::new();
+        for spanned in file.rules {
+            let line = line_of(spanned.span().start);
+            let entry = spanned.into_inner();
+            if let Some(first) = seen_ids.insert(entry.id.clone(), line) {
+                problems.push(Problem {
+                    line: Some(line),
+                    message: format!(
+                        "rule id {:?} is used twice (first at line {first})",
+                        entry.id
+                    ),
+                });
+            }
+            for feature in entry.when.iter().chain(&entry.unless) {
+                if !file.features.contains_key(feature) {
+                    problems.push(Problem {
+                        line: Some(line),
+                        message: format!(
+                            "rule {:?} depends on feature {feature:?}, which [features] does not declare",
+                            entry.id
+                        ),
+                    });
+                }
+            }
+            rules.extend(compile_rule(
+                entry,
+                line,
+                environment.as_deref(),
+                &mut problems,
+            ));
+        }
+        let integrations = universe(&rules);
+        if problems.is_empty() {
+            check_rules_against_cells(&rules, &integrations, &mut problems);
+            check_coverage(&rules, &integrations, &file.features, &mut problems);
+        }
+        if !problems.is_empty() {
+            problems.sort_by_key(|p| p.line);
+            return Err(PolicyError::Invalid {
+                source_name: source_name.to_owned(),
+                problems,
+            });
+        }
+        Ok(PolicyTable {
+            source_name: source_name.to_owned(),
+            environment,
+            features: file.features,
+            rules,
+            integrations,
+        })
+    }
+
+    /// Turns a declared feature on or off.
+    pub fn with_feature(mut self, name: &str, on: bool) -> Result<Self, PolicyError> {
+        match self.features.get_mut(name) {
+            Some(state) => {
+                *state = on;
+                Ok(self)
+            }
+            None => Err(PolicyError::Invalid {
+                source_name: self.source_name,
+                problems: vec![Problem {
+                    line: None,
+                    message: format!(
+                        "unknown feature {name:?}; the table declares {:?}",
+                        self.features.keys().collect::<Vec<_>>()
+                    ),
+                }],
+            }),
+        }
+    }
+
+    /// Where the table came from.
+    pub fn source_name(&self) -> &str {
+        &self.source_name
+    }
+
+    /// The environment whose prefix provider names carry.
+    pub fn environment(&self) -> Option<&str> {
+        self.environment.as_deref()
+    }
+
+    /// The declared features and their current state.
+    pub fn features(&self) -> &BTreeMap<String, bool> {
+        &self.features
+    }
+
+    /// The rules, in file order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Every integration the table covers: the built-ins and the custom ones it names.
+    pub fn integrations(&self) -> &[Integration] {
+        &self.integrations
+    }
+
+    /// The decision for a task.
+    pub fn decide(
+        &self,
+        ctx: &TaskContext,
+        integration: &Integration,
+        operation: Operation,
+    ) -> Result<Decision, NoRule> {
+        self.decide_cell(integration, ctx.trigger.kind(), operation)
+    }
+
+    /// The decision for one cell of the table.
+    pub fn decide_cell(
+        &self,
+        integration: &Integration,
+        trigger: TriggerKind,
+        operation: Operation,
+    ) -> Result<Decision, NoRule> {
+        let on = |f: &str| self.features.get(f).copied().unwrap_or(false);
+        self.rules
+            .iter()
+            .find(|r| r.is_active(on) && r.covers(integration, trigger, operation))
+            .map(|r| instantiate(&r.decision, integration))
+            .ok_or_else(|| NoRule {
+                cell: Cell {
+                    integration: integration.clone(),
+                    trigger,
+                    operation,
+                },
+            })
+    }
+
+    /// The decision for one cell with the reasoning trail: every rule and why it did or did not fire.
+    pub fn explain(
+        &self,
+        integration: &Integration,
+        trigger: TriggerKind,
+        operation: Operation,
+    ) -> Explanation {
+        let on = |f: &str| self.features.get(f).copied().unwrap_or(false);
+        let trail = self
+            .rules
+            .iter()
+            .map(|rule| {
+                let verdict = if let Some(f) = rule.when.as_ref().filter(|f| !on(f)) {
+                    Verdict::Inactive {
+                        feature: f.clone(),
+                        needs_on: true,
+                    }
+                } else if let Some(f) = rule.unless.as_ref().filter(|f| on(f)) {
+                    Verdict::Inactive {
+                        feature: f.clone(),
+                        needs_on: false,
+                    }
+                } else {
+                    let mut reasons = Vec::new();
+                    if !rule.integrations.matches(integration) {
+                        reasons.push(format!(
+                            "integration {integration} not in [{}]",
+                            rule.integrations
+                        ));
+                    }
+                    if !rule.triggers.matches(&trigger) {
+                        reasons.push(format!("trigger {trigger} not in [{}]", rule.triggers));
+                    }
+                    if !rule.operations.matches(&operation) {
+                        reasons.push(format!(
+                            "operation {operation} not in [{}]",
+                            rule.operations
+                        ));
+                    }
+                    if reasons.is_empty() {
+                        Verdict::Matched
+                    } else {
+                        Verdict::NoMatch { reasons }
+                    }
+                };
+                Consideration {
+                    rule_id: rule.id.clone(),
+                    line: rule.line,
+                    verdict,
+                }
+            })
+            .collect();
+        Explanation {
+            cell: Cell {
+                integration: integration.clone(),
+                trigger,
+                operation,
+            },
+            outcome: self.decide_cell(integration, trigger, operation),
+            trail,
+        }
+    }
+}
+
+fn instantiate(template: &Decision, integration: &Integration) -> Decision {
+    let mut decision = template.clone();
+    if let Some(provider) = &mut decision.provider {
+        *provider = provider.replace(INTEGRATION_PLACEHOLDER, integration.name());
+    }
+    decision
+}
+
+/// The built-ins plus every custom integration some rule names.
+fn universe(rules: &[Rule]) -> Vec<Integration> {
+    let mut all: BTreeSet<Integration> = Integration::BUILT_IN.into_iter().collect();
+    for rule in rules {
+        if let Selector::Only(list) = &rule.integrations {
+            all.extend(list.iter().cloned());
+        }
+    }
+    let mut ordered: Vec<Integration> = Integration::BUILT_IN.to_vec();
+    ordered.extend(
+        all.into_iter()
+            .filter(|i| matches!(i, Integration::Custom(_))),
+    );
+    ordered
+}
+
+/// Checks that need the cells a rule covers: flows that need a user, repo authorization, provider names.
+fn check_rules_against_cells(
+    rules: &[Rule],
+    integrations: &[Integration],
+    problems: &mut Vec<Problem>,
+) {
+    for rule in rules {
+        let d = &rule.decision;
+        let mut problem = |message: String| {
+            problems.push(Problem {
+                line: Some(rule.line),
+                message,
+            })
+        };
+        let id = &rule.id;
+        if d.flow.needs_user() && rule.triggers.matches(&TriggerKind::Headless) {
+            problem(format!(
+                "rule {id:?}: flow {} needs a user, but it matches headless tasks, which have none (use m2m)",
+                d.flow
+            ));
+        }
+        if matches!(d.flow, Flow::OnBehalfOf { .. }) && rule.triggers.matches(&TriggerKind::Webhook)
+        {
+            problem(format!(
+                "rule {id:?}: on_behalf_of exchanges a verified user JWT, but webhook tasks only assert their user; use user_federation with consent = \"fail_closed\""
+            ));
+        }
+        if d.consent == Consent::Prompt && rule.triggers.matches(&TriggerKind::Webhook) {
+            problem(format!(
+                "rule {id:?}: webhook users are only asserted, so consent must be \"fail_closed\" (post the consent link; never wait inside a webhook)"
+            ));
+        }
+        let grants_github_write = !d.is_deny()
+            && rule.integrations.matches(&Integration::Github)
+            && rule.operations.matches(&Operation::Write);
+        if grants_github_write && !d.repo_authorization {
+            problem(format!(
+                "rule {id:?}: GitHub writes need repo_authorization = true (a RepoAuthorizer must allow the repository before a write credential is issued)"
+            ));
+        }
+        if let Some(provider) = &d.provider {
+            for integration in integrations.iter().filter(|i| rule.integrations.matches(i)) {
+                let name = provider.replace(INTEGRATION_PLACEHOLDER, integration.name());
+                if !is_provider_name(&name) {
+                    problem(format!(
+                        "rule {id:?}: provider {name:?} (for {integration}) is not a valid credential provider name"
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// Every cell is covered by exactly one active rule, under every feature combination.
+fn check_coverage(
+    rules: &[Rule],
+    integrations: &[Integration],
+    features: &BTreeMap<String, bool>,
+    problems: &mut Vec<Problem>,
+) {
+    let names: Vec<&String> = features.keys().collect();
+    let mut reported = BTreeSet::new();
+    for mask in 0u32..(1 << names.len()) {
+        let on = |f: &str| {
+            names
+                .iter()
+                .position(|n| *n == f)
+                .is_some_and(|i| mask & (1 << i) != 0)
+        };
+        let label = if names.is_empty() {
+            String::new()
+        } else {
+            let states: Vec<String> = names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| format!("{n} = {}", mask & (1 << i) != 0))
+                .collect();
+            format!(" (with {})", states.join(", "))
+        };
+        let active: Vec<&Rule> = rules.iter().filter(|r| r.is_active(on)).collect();
+        for integration in integrations {
+            for trigger in TriggerKind::ALL {
+                for operation in Operation::ALL {
+                    let cell = Cell {
+                        integration: integration.clone(),
+                        trigger,
+                        operation,
+                    };
+                    let covering: Vec<&&Rule> = active
+                        .iter()
+                        .filter(|r| r.covers(integration, trigger, operation))
+                        .collect();
+                    match covering.as_slice() {
+                        [] => {
+                            if reported.insert(format!("gap {cell}")) {
+                                problems.push(Problem {
+                                    line: None,
+                                    message: format!("gap: no rule covers {cell}{label}; add a rule or an explicit deny"),
+                                });
+                            }
+                        }
+                        [_] => {}
+                        [first, second, ..] => {
+                            if reported.insert(format!("overlap {} {} {cell}", first.id, second.id))
+                            {
+                                problems.push(Problem {
+                                    line: Some(second.line),
+                                    message: format!(
+                                        "overlap: rules {:?} (line {}) and {:?} (line {}) both cover {cell}{label}; exactly one rule may",
+                                        first.id, first.line, second.id, second.line
+                                    ),
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
