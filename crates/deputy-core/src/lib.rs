@@ -14,6 +14,9 @@
 //! assert_eq!(decision.provider.as_deref(), Some("linear-service"));
 //! ```
 
+pub mod actor;
+pub mod attr;
+pub mod audit;
 pub mod flow;
 pub mod integration;
 pub mod policy;

@@ -1,0 +1,368 @@
+//! The `abca.audit.v1` record of one credential resolution, and the helpers that keep token
+//! material out of it.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::actor::{AssertedChain, ObservedDelegation};
+use crate::{Integration, Operation, RepoRef, TaskId, TraceId, UserId};
+
+/// The schema id every record carries.
+pub const SCHEMA: &str = "abca.audit.v1";
+
+/// Where a resolved token came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CredentialSource {
+    /// Fetched from the Token Vault for this resolve.
+    Vault,
+    /// Served from deputy's in-process cache (first fetched from the vault).
+    Cache,
+    /// Minted as a GitHub App installation token.
+    GithubApp,
+    /// Read from the shared secret in Secrets Manager because the vault was unavailable.
+    SecretsManagerFallback,
+}
+
+impl CredentialSource {
+    /// The name used in spans and records.
+    pub fn name(self) -> &'static str {
+        match self {
+            CredentialSource::Vault => "vault",
+            CredentialSource::Cache => "cache",
+            CredentialSource::GithubApp => "github-app",
+            CredentialSource::SecretsManagerFallback => "secrets-manager-fallback",
+        }
+    }
+
+    /// Parses [`CredentialSource::name`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        [
+            Self::Vault,
+            Self::Cache,
+            Self::GithubApp,
+            Self::SecretsManagerFallback,
+        ]
+        .into_iter()
+        .find(|s| s.name() == name)
+    }
+}
+
+/// What happened about user consent in this resolve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentOutcome {
+    /// The flow has no consent step.
+    NotRequired,
+    /// Consent was on file (or given during this resolve) and a token was issued.
+    Granted,
+    /// Consent is needed; the caller got the authorization URL.
+    Pending,
+    /// The consent session failed or expired.
+    Failed,
+}
+
+impl ConsentOutcome {
+    /// The name used in spans and records.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConsentOutcome::NotRequired => "not_required",
+            ConsentOutcome::Granted => "granted",
+            ConsentOutcome::Pending => "pending",
+            ConsentOutcome::Failed => "failed",
+        }
+    }
+
+    /// Parses [`ConsentOutcome::name`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        [
+            Self::NotRequired,
+            Self::Granted,
+            Self::Pending,
+            Self::Failed,
+        ]
+        .into_iter()
+        .find(|s| s.name() == name)
+    }
+}
+
+/// A token's fingerprint: `sha256:` and the first 16 bytes of its SHA-256, in hex.
+///
+/// Enough to join records that used the same token, and useless for recovering it.
+///
+/// ```
+/// use deputy_core::audit::TokenFingerprint;
+/// let fp = TokenFingerprint::of("gho_example");
+/// assert!(fp.as_str().starts_with("sha256:"));
+/// assert_eq!(fp.as_str().len(), 7 + 32);
+/// assert_eq!(fp, TokenFingerprint::of("gho_example"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TokenFingerprint(String);
+
+impl TokenFingerprint {
+    /// Fingerprints a token.
+    pub fn of(token: &str) -> Self {
+        let digest = Sha256::digest(token.as_bytes());
+        let mut out = String::with_capacity(7 + 32);
+        out.push_str("sha256:");
+        for byte in &digest[..16] {
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 0xf)]));
+        }
+        TokenFingerprint(out)
+    }
+
+    /// The fingerprint text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+impl fmt::Display for TokenFingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The correlation envelope shared with ABCA's cost attribution and compliance export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Correlation {
+    /// The task.
+    pub task_id: TaskId,
+    /// The user, when there is one (and user ids are not turned off as PII).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<UserId>,
+    /// `owner/name`; the key is absent (not null) for repository-less tasks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repo: Option<RepoRef>,
+    /// The trace, or null when tracing is off.
+    #[serde(default)]
+    pub trace_id: Option<TraceId>,
+    /// The AgentCore session, or null.
+    #[serde(default)]
+    pub session_id: Option<String>,
+}
+
+/// One `abca.audit.v1` record: one credential resolution.
+///
+/// ```
+/// use deputy_core::audit::{AuditRecord, ConsentOutcome, Correlation, CredentialSource, TokenFingerprint};
+/// use deputy_core::{Integration, Operation, TaskId};
+/// let record = AuditRecord {
+///     schema: deputy_core::audit::SCHEMA.into(),
+///     correlation: Correlation { task_id: TaskId::new("t-1").unwrap(), user_id: None, repo: None, trace_id: None, session_id: None },
+///     integration: Integration::Linear,
+///     operation: Operation::Read,
+///     flow: "m2m".into(),
+///     provider: Some("linear-service".into()),
+///     rule_id: "service-read".into(),
+///     source: CredentialSource::Vault,
+///     fallback_reason: None,
+///     consent: ConsentOutcome::NotRequired,
+///     token_fingerprint: Some(TokenFingerprint::of("token")),
+///     asserted_chain: None,
+///     observed_delegation: None,
+///     resolved_at_ms: 1_795_000_000_000,
+///     expires_at: None,
+/// };
+/// let json = serde_json::to_value(&record).unwrap();
+/// assert!(json["correlation"].get("repo").is_none());
+/// assert_eq!(json["source"], "vault");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// Always [`SCHEMA`].
+    pub schema: String,
+    /// Who, for which task, in which trace.
+    pub correlation: Correlation,
+    /// The integration.
+    pub integration: Integration,
+    /// The operation.
+    pub operation: Operation,
+    /// The flow name (see [`crate::flow::Flow::name`]).
+    pub flow: String,
+    /// The credential provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// The decision-table rule that fired.
+    pub rule_id: String,
+    /// Where the token came from.
+    pub source: CredentialSource,
+    /// Why the fallback served it, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_reason: Option<String>,
+    /// The consent outcome.
+    pub consent: ConsentOutcome,
+    /// The token's fingerprint, when a token was issued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_fingerprint: Option<TokenFingerprint>,
+    /// The chain deputy's context asserted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asserted_chain: Option<AssertedChain>,
+    /// The delegation the token itself records (OBO tokens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_delegation: Option<ObservedDelegation>,
+    /// When the resolve finished, Unix milliseconds.
+    pub resolved_at_ms: u64,
+    /// When the token expires, Unix seconds, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<u64>,
+}
+
+/// What kind of token material a string looks like, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretShape {
+    /// Three base64url segments, the first a JSON header (`eyJ…`).
+    Jwt,
+    /// A GitHub token prefix (`ghp_`, `gho_`, `ghs_`, `ghu_`, `ghr_`, `github_pat_`).
+    GithubToken,
+    /// A long run of base64 characters with mixed character classes.
+    LongBase64,
+}
+
+/// Whether a value (e.g. a span attribute) looks like token material.
+///
+/// Fingerprints (`sha256:` + hex), trace ids and ordinary identifiers do not; JWTs, GitHub
+/// tokens of any length and long mixed base64 runs do.
+///
+/// ```
+/// use deputy_core::audit::{looks_like_secret, SecretShape};
+/// assert_eq!(looks_like_secret("ghs_16C7e42F292c6912E7710c838347Ae178B4a"), Some(SecretShape::GithubToken));
+/// assert_eq!(looks_like_secret("sha256:0123456789abcdef0123456789abcdef"), None);
+/// assert_eq!(looks_like_secret("github-interactive-write"), None);
+/// ```
+pub fn looks_like_secret(value: &str) -> Option<SecretShape> {
+    value
+        .split(|c: char| {
+            c.is_whitespace()
+                || matches!(
+                    c,
+                    '"' | '\'' | ',' | ';' | '=' | ':' | '(' | ')' | '<' | '>'
+                )
+        })
+        .find_map(classify_word)
+}
+
+fn classify_word(word: &str) -> Option<SecretShape> {
+    const GITHUB_PREFIXES: [&str; 6] = ["ghp_", "gho_", "ghs_", "ghu_", "ghr_", "github_pat_"];
+    if GITHUB_PREFIXES.iter().any(|p| {
+        word.strip_prefix(p).is_some_and(|rest| {
+            rest.len() >= 16 && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        })
+    }) {
+        return Some(SecretShape::GithubToken);
+    }
+    let is_b64url = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    let segments: Vec<&str> = word.split('.').collect();
+    if segments.len() == 3
+        && segments[0].starts_with("eyJ")
+        && segments[..2].iter().all(|s| is_b64url(s))
+    {
+        return Some(SecretShape::Jwt);
+    }
+    let base64ish = word.len() >= 40
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_' | b'='));
+    let classes = [
+        word.bytes().any(|b| b.is_ascii_lowercase()),
+        word.bytes().any(|b| b.is_ascii_uppercase()),
+        word.bytes().any(|b| b.is_ascii_digit()),
+    ];
+    if base64ish && classes.iter().filter(|c| **c).count() >= 2 && !is_lower_hex(word) {
+        return Some(SecretShape::LongBase64);
+    }
+    None
+}
+
+fn is_lower_hex(word: &str) -> bool {
+    word.bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_are_stable_truncated_and_distinct() {
+        let a = TokenFingerprint::of("token-a");
+        assert_eq!(a.as_str(), "sha256:a70bf50e531ce1a817561f2f5d5b6645");
+        assert_ne!(a, TokenFingerprint::of("token-b"));
+        assert!(!a.as_str().contains("token-a"));
+        assert_eq!(looks_like_secret(a.as_str()), None);
+    }
+
+    #[test]
+    fn detects_token_shapes_inside_text() {
+        let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl";
+        assert_eq!(looks_like_secret(jwt), Some(SecretShape::Jwt));
+        assert_eq!(
+            looks_like_secret(&format!("Bearer {jwt}")),
+            Some(SecretShape::Jwt)
+        );
+        // A new-format installation token, longer than 40 characters.
+        let ghs = format!("ghs_{}", "aB3".repeat(30));
+        assert_eq!(
+            looks_like_secret(&format!("token={ghs}")),
+            Some(SecretShape::GithubToken)
+        );
+        assert_eq!(
+            looks_like_secret("github_pat_11ABCDEFG0abcdefghijklmnop"),
+            Some(SecretShape::GithubToken)
+        );
+        assert_eq!(
+            looks_like_secret("dGhpcyBpcyBhIHNlY3JldCB0b2tlbiB2YWx1ZSAxMjM0NQ=="),
+            Some(SecretShape::LongBase64)
+        );
+    }
+
+    #[test]
+    fn ordinary_values_pass() {
+        for ok in [
+            "4bf92f3577b34da6a3ce929d0e0e4736",
+            "okta+00u1abcd",
+            "urn:ietf:params:oauth:request_uri:abc",
+            "user_federation",
+            "octo-org/infra",
+            "https://vault.example/identities/oauth2/token",
+            "ghp_short",
+            "{\"agent\":\"deputy-agent\",\"user\":\"okta+alice\"}",
+        ] {
+            assert_eq!(looks_like_secret(ok), None, "{ok}");
+        }
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for s in [
+            CredentialSource::Vault,
+            CredentialSource::Cache,
+            CredentialSource::GithubApp,
+            CredentialSource::SecretsManagerFallback,
+        ] {
+            assert_eq!(CredentialSource::from_name(s.name()), Some(s));
+            assert_eq!(serde_json::to_value(s).unwrap(), s.name());
+        }
+        for c in [
+            ConsentOutcome::NotRequired,
+            ConsentOutcome::Granted,
+            ConsentOutcome::Pending,
+            ConsentOutcome::Failed,
+        ] {
+            assert_eq!(ConsentOutcome::from_name(c.name()), Some(c));
+            assert_eq!(serde_json::to_value(c).unwrap(), c.name());
+        }
+    }
+}
