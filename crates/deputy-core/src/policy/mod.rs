@@ -8,6 +8,7 @@
 
 mod decision;
 mod error;
+mod render;
 mod rule;
 mod schema;
 mod table;
