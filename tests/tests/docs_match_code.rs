@@ -31,8 +31,16 @@ fn every_attribute_name_is_namespaced_or_part_of_the_envelope() {
 fn readme_example_is_the_compiled_example() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
     let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
-    let example = std::fs::read_to_string(format!("{root}/crates/deputy-core/examples/decide.rs")).unwrap();
-    let block = readme.split("```rust\n").nth(1).and_then(|rest| rest.split("```\n").next()).unwrap();
+    let example =
+        std::fs::read_to_string(format!("{root}/crates/deputy-core/examples/decide.rs")).unwrap();
+    let block = readme
+        .split("```rust\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```\n").next())
+        .unwrap();
     let body = example.split_once("\n\n").map(|(_, body)| body).unwrap();
-    assert_eq!(block, body, "README's agent example drifted from crates/deputy-core/examples/decide.rs");
+    assert_eq!(
+        block, body,
+        "README's agent example drifted from crates/deputy-core/examples/decide.rs"
+    );
 }
