@@ -1,8 +1,8 @@
 //! `deputy`: the library agent code links to resolve per-task, per-user credentials.
 //!
-//! The resolver itself (Token Vault client, Workload Access Token sources, consent, cache and
-//! telemetry) is built on the pure facts and decisions of [`deputy_core`], which this crate
-//! re-exports so agent code needs one dependency.
+//! The resolver (Token Vault client, Workload Access Token sources, consent, cache and
+//! telemetry) builds on the pure facts and decisions of [`deputy_core`], re-exported as
+//! [`core`] so agent code needs one dependency.
 //!
 //! ```
 //! use deputy::core::{Integration, Operation};
@@ -10,4 +10,9 @@
 //! assert_eq!(Operation::Write.name(), "write");
 //! ```
 
+pub mod cache;
+mod secret;
+pub mod wat_headers;
+
 pub use deputy_core as core;
+pub use secret::{AccessToken, UserToken, WorkloadAccessToken};

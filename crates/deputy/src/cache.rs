@@ -1,0 +1,271 @@
+//! The token cache: one entry per (workload, user, provider, flow, scopes, audiences,
+//! resources, repository, task), single-flight loads, refresh ahead of expiry with jitter.
+//!
+//! Concurrent resolves of one key make one fetch; the others await it. Errors are not cached:
+//! the next caller fetches again. An entry stops being served `buffer` (plus a per-entry jitter
+//! of up to half of it) before the token expires, so no caller gets a token about to expire
+//! and a fleet does not refresh in lockstep. Evicted tokens are zeroized when their last
+//! holder drops them (the values are `secrecy` secrets).
+
+use std::collections::hash_map::RandomState;
+use std::future::Future;
+use std::hash::BuildHasher;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use moka::Expiry;
+use moka::future::Cache;
+
+use crate::AccessToken;
+
+/// Everything that distinguishes one token from another. Lists are kept sorted and deduplicated
+/// so that equal requests share an entry whatever order their scopes were written in.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CacheKey {
+    workload: String,
+    user: Option<String>,
+    provider: String,
+    flow: &'static str,
+    scopes: Vec<String>,
+    audiences: Vec<String>,
+    resources: Vec<String>,
+    repo: Option<String>,
+    task: Option<String>,
+}
+
+impl CacheKey {
+    /// A key for a workload's token from a provider with a flow; add the rest with the setters.
+    ///
+    /// ```
+    /// use deputy::cache::CacheKey;
+    /// let a = CacheKey::new("agent", "github", "user_federation").user("okta+alice").scopes(["repo", "read:org"]);
+    /// let b = CacheKey::new("agent", "github", "user_federation").user("okta+alice").scopes(["read:org", "repo"]);
+    /// assert_eq!(a, b);
+    /// assert_ne!(a, b.clone().user("okta+bob"));
+    /// ```
+    pub fn new(workload: &str, provider: &str, flow: &'static str) -> Self {
+        CacheKey {
+            workload: workload.to_owned(),
+            user: None,
+            provider: provider.to_owned(),
+            flow,
+            scopes: Vec::new(),
+            audiences: Vec::new(),
+            resources: Vec::new(),
+            repo: None,
+            task: None,
+        }
+    }
+
+    /// The user the token is for.
+    pub fn user(mut self, user: &str) -> Self {
+        self.user = Some(user.to_owned());
+        self
+    }
+
+    /// The scopes requested.
+    pub fn scopes<S: AsRef<str>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
+        self.scopes = sorted(scopes);
+        self
+    }
+
+    /// The audiences requested.
+    pub fn audiences<S: AsRef<str>>(mut self, audiences: impl IntoIterator<Item = S>) -> Self {
+        self.audiences = sorted(audiences);
+        self
+    }
+
+    /// The resources requested.
+    pub fn resources<S: AsRef<str>>(mut self, resources: impl IntoIterator<Item = S>) -> Self {
+        self.resources = sorted(resources);
+        self
+    }
+
+    /// The repository the token is scoped to.
+    pub fn repo(mut self, repo: &str) -> Self {
+        self.repo = Some(repo.to_owned());
+        self
+    }
+
+    /// The task the token belongs to, for tokens that must never serve another task.
+    pub fn task(mut self, task: &str) -> Self {
+        self.task = Some(task.to_owned());
+        self
+    }
+}
+
+fn sorted<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> Vec<String> {
+    let mut v: Vec<String> = items.into_iter().map(|s| s.as_ref().to_owned()).collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// A cached token and when it stops being usable.
+#[derive(Debug, Clone)]
+pub struct CachedToken {
+    /// The token.
+    pub token: AccessToken,
+    /// When the token expires.
+    pub expires_at: SystemTime,
+}
+
+#[derive(Debug)]
+struct Entry {
+    cached: CachedToken,
+    serve_until: SystemTime,
+}
+
+/// Whether a resolve was served from the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheOutcome {
+    /// Served from the cache, or from a fetch another caller started.
+    Hit,
+    /// This caller's fetch produced the token.
+    Miss,
+}
+
+/// The single-flight token cache.
+///
+/// ```
+/// # tokio_test_block(async {
+/// use std::time::{Duration, SystemTime};
+/// use deputy::cache::{CacheKey, CacheOutcome, CachedToken, TokenCache};
+/// use deputy::AccessToken;
+/// let cache = TokenCache::new(1_000, Duration::from_secs(60));
+/// let key = CacheKey::new("agent", "linear-service", "m2m");
+/// let fetch = || async {
+///     Ok::<_, std::convert::Infallible>(CachedToken {
+///         token: AccessToken::new("t"),
+///         expires_at: SystemTime::now() + Duration::from_secs(3600),
+///     })
+/// };
+/// let (_, first) = cache.get_or_fetch(key.clone(), fetch()).await.unwrap();
+/// let (_, second) = cache.get_or_fetch(key, fetch()).await.unwrap();
+/// assert_eq!((first, second), (CacheOutcome::Miss, CacheOutcome::Hit));
+/// # });
+/// # fn tokio_test_block(f: impl std::future::Future<Output = ()>) {
+/// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct TokenCache {
+    entries: Cache<CacheKey, Arc<Entry>>,
+    buffer: Duration,
+    jitter_seed: RandomState,
+}
+
+impl std::fmt::Debug for TokenCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenCache")
+            .field("entries", &self.entries.entry_count())
+            .field("buffer", &self.buffer)
+            .finish()
+    }
+}
+
+struct ServeUntil;
+
+impl Expiry<CacheKey, Arc<Entry>> for ServeUntil {
+    fn expire_after_create(
+        &self,
+        _key: &CacheKey,
+        value: &Arc<Entry>,
+        _now: Instant,
+    ) -> Option<Duration> {
+        Some(
+            value
+                .serve_until
+                .duration_since(SystemTime::now())
+                .unwrap_or(Duration::ZERO),
+        )
+    }
+}
+
+impl TokenCache {
+    /// A cache of at most `max_entries` tokens that stops serving a token `buffer` (plus up to
+    /// half of `buffer` of jitter) before it expires.
+    pub fn new(max_entries: u64, buffer: Duration) -> Self {
+        TokenCache {
+            entries: Cache::builder()
+                .max_capacity(max_entries)
+                .expire_after(ServeUntil)
+                .support_invalidation_closures()
+                .build(),
+            buffer,
+            jitter_seed: RandomState::new(),
+        }
+    }
+
+    /// The cached token for `key`, or the result of `fetch`, which runs at most once at a time
+    /// per key however many callers wait. An error is returned to every waiter and not cached.
+    pub async fn get_or_fetch<E, F>(
+        &self,
+        key: CacheKey,
+        fetch: F,
+    ) -> Result<(CachedToken, CacheOutcome), Arc<E>>
+    where
+        F: Future<Output = Result<CachedToken, E>>,
+        E: Send + Sync + 'static,
+    {
+        let serve_until = |cached: &CachedToken, key: &CacheKey| {
+            let jitter = self
+                .buffer
+                .mul_f64(self.jitter_fraction(key, cached.expires_at));
+            cached
+                .expires_at
+                .checked_sub(self.buffer + jitter)
+                .unwrap_or(SystemTime::UNIX_EPOCH)
+        };
+        // moka expires entries lazily; never hand out one past its serve-until time.
+        if let Some(entry) = self.entries.get(&key).await {
+            if SystemTime::now() < entry.serve_until {
+                return Ok((entry.cached.clone(), CacheOutcome::Hit));
+            }
+            self.entries.invalidate(&key).await;
+        }
+        let key_for_init = key.clone();
+        let entry = self
+            .entries
+            .entry(key)
+            .or_try_insert_with(async move {
+                let cached = fetch.await?;
+                let until = serve_until(&cached, &key_for_init);
+                Ok(Arc::new(Entry {
+                    cached,
+                    serve_until: until,
+                }))
+            })
+            .await?;
+        let outcome = if entry.is_fresh() {
+            CacheOutcome::Miss
+        } else {
+            CacheOutcome::Hit
+        };
+        Ok((entry.into_value().cached.clone(), outcome))
+    }
+
+    /// Drops every token of a user (e.g. after consent is revoked).
+    pub fn invalidate_user(&self, user: &str) -> Result<(), moka::PredicateError> {
+        let user = user.to_owned();
+        self.entries
+            .invalidate_entries_if(move |key, _| key.user.as_deref() == Some(user.as_str()))
+            .map(|_| ())
+    }
+
+    /// The number of cached tokens (approximate, as moka counts).
+    pub fn len(&self) -> u64 {
+        self.entries.entry_count()
+    }
+
+    /// Whether the cache holds no tokens (approximate).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn jitter_fraction(&self, key: &CacheKey, expires_at: SystemTime) -> f64 {
+        let hash = self.jitter_seed.hash_one((key, expires_at));
+        // Up to half the buffer, spread by a per-process random seed.
+        (hash % 10_000) as f64 / 20_000.0
+    }
+}

@@ -1,0 +1,79 @@
+//! Secrets as types: tokens that never reach `Debug`, logs, spans or errors.
+
+use std::fmt;
+
+use deputy_core::audit::TokenFingerprint;
+use secrecy::{ExposeSecret, SecretString};
+
+macro_rules! secret_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone)]
+        pub struct $name(SecretString);
+
+        impl $name {
+            /// Wraps a secret value.
+            pub fn new(value: impl Into<String>) -> Self {
+                Self(SecretString::from(value.into()))
+            }
+
+            /// The value, for the one place that must send it.
+            pub fn expose(&self) -> &str {
+                self.0.expose_secret()
+            }
+
+            /// The fingerprint that spans and audit records carry instead of the value.
+            pub fn fingerprint(&self) -> TokenFingerprint {
+                TokenFingerprint::of(self.0.expose_secret())
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!(stringify!($name), "({})"), self.fingerprint())
+            }
+        }
+
+        impl PartialEq for $name {
+            fn eq(&self, other: &Self) -> bool {
+                self.expose() == other.expose()
+            }
+        }
+
+        impl Eq for $name {}
+    };
+}
+
+secret_type!(
+    /// A downstream access token (OAuth access token, installation token or API key).
+    ///
+    /// ```
+    /// use deputy::AccessToken;
+    /// let token = AccessToken::new("gho_secretvalue");
+    /// assert!(!format!("{token:?}").contains("secretvalue"));
+    /// assert_eq!(token.expose(), "gho_secretvalue");
+    /// ```
+    AccessToken
+);
+
+secret_type!(
+    /// A Workload Access Token: buys vault tokens for one workload (and user); useless elsewhere.
+    ///
+    /// ```
+    /// use deputy::WorkloadAccessToken;
+    /// let wat = WorkloadAccessToken::new("opaque-wat");
+    /// assert!(format!("{wat:?}").starts_with("WorkloadAccessToken(sha256:"));
+    /// ```
+    WorkloadAccessToken
+);
+
+secret_type!(
+    /// A user's inbound JWT, kept to mint a JWT-bound WAT and to bind consent sessions.
+    ///
+    /// ```
+    /// use deputy::UserToken;
+    /// let jwt = UserToken::new("eyJ.header.sig");
+    /// assert!(!format!("{jwt:?}").contains("eyJ"));
+    /// ```
+    UserToken
+);
