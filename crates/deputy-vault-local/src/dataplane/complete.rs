@@ -1,0 +1,54 @@
+//! `POST /identities/CompleteResourceTokenAuth`: session binding. Only the artifact that
+//! minted the WAT which started the session (same userId, or byte-identical JWT) releases
+//! the code exchange.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use serde_json::{Value, json};
+
+use super::federation::{INVALID_SESSION, redeem};
+use super::identities::{USER_ID, USER_TOKEN};
+use super::oauth2_token::SESSION_URI;
+use super::session::{self, SessionStatus};
+use crate::aws_error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::validate::{Body, SESSION_URI_PREFIX};
+
+/// The handler.
+pub async fn handler(State(state): State<Arc<AppState>>, body: Bytes) -> ApiResult<Json<Value>> {
+    let mut body = Body::parse(&body)?;
+    let session_uri = body.required_string("sessionUri", SESSION_URI);
+    let (user_id, user_token) = match body.object("userIdentifier") {
+        Some(mut identifier) => {
+            identifier.require_exactly_one("userIdentifier", &["userToken", "userId"]);
+            let token = identifier.optional_string("userToken", USER_TOKEN);
+            let id = identifier.optional_string("userId", USER_ID);
+            body.absorb("userIdentifier", identifier);
+            (id, token)
+        }
+        None => {
+            body.reject("userIdentifier", "Member must not be null");
+            (None, None)
+        }
+    };
+    body.finish()?;
+    let denied = || ApiError::AccessDenied(INVALID_SESSION.into());
+    let id = session_uri
+        .strip_prefix(SESSION_URI_PREFIX)
+        .unwrap_or_default();
+    let session = session::load(&state, id)?.ok_or_else(denied)?;
+    if session.expired(state.session_ttl)
+        || session.status != SessionStatus::AwaitingBinding
+        || !session
+            .user
+            .matches_identifier(user_id.as_deref(), user_token.as_deref())
+    {
+        tracing::info!(workload = %session.workload, provider = %session.provider, "session binding refused");
+        return Err(denied());
+    }
+    redeem(&state, session).await?;
+    Ok(Json(json!({})))
+}

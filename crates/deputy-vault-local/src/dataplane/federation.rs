@@ -1,0 +1,221 @@
+//! USER_FEDERATION (3LO): the session state machine behind GetResourceOauth2Token.
+
+use serde_json::{Value, json};
+
+use super::oauth2_token::{TokenRequest, extend_params, to_vault_token};
+use super::session::{self, Session, SessionStatus, VaultToken, load_token, save_token, vault_key};
+use crate::aws_error::{ApiError, ApiResult};
+use crate::ids::{b64url, now_secs, random_token, sha256, uuid_v4};
+use crate::oauth_client::{ClientAuth, request_token};
+use crate::registry::return_url_allowed;
+use crate::sensitive::Sensitive;
+use crate::state::AppState;
+use crate::validate::SESSION_URI_PREFIX;
+
+/// The message for a session that is unknown, expired, or bound to someone else.
+pub const INVALID_SESSION: &str = "Invalid or expired session";
+
+/// GetResourceOauth2Token with `oauth2Flow = USER_FEDERATION`.
+pub async fn get_token(state: &AppState, request: &TokenRequest) -> ApiResult<Value> {
+    let user_key = request.wat.user.user_key().ok_or_else(|| {
+        ApiError::validation(
+            "USER_FEDERATION requires a workload access token bound to a user (GetWorkloadAccessTokenForJWT or GetWorkloadAccessTokenForUserId)",
+        )
+    })?;
+    let workload = state.workload(&request.wat.workload)?;
+    if workload.return_urls.is_empty() {
+        return Err(ApiError::validation(
+            "You must register and use at least one ResourceOauth2ReturnUrl on your workload identity to use this flow",
+        ));
+    }
+    let return_url = request.return_url.clone().ok_or_else(|| {
+        ApiError::validation("You must provide a ResourceOauth2ReturnUrl to proceed with this flow")
+    })?;
+    if !return_url_allowed(&workload.return_urls, &return_url) {
+        return Err(ApiError::validation(
+            "The provided ResourceOauth2ReturnUrl is not registered on your workload identity",
+        ));
+    }
+    let key = vault_key(
+        &workload.name,
+        Some(&user_key),
+        &request.provider.name,
+        &request.scopes,
+    );
+    if !request.force {
+        if let Some(uri) = &request.session_uri {
+            return poll(state, request, uri, &user_key);
+        }
+        if let Some(token) = load_token(state, &key)? {
+            if token.usable() {
+                return Ok(json!({ "accessToken": token.access_token.expose() }));
+            }
+            if let Some(refreshed) = refresh(state, request, &token).await {
+                save_token(state, &key, &refreshed)?;
+                return Ok(json!({ "accessToken": refreshed.access_token.expose() }));
+            }
+        }
+    }
+    start(state, request, return_url).await
+}
+
+fn poll(state: &AppState, request: &TokenRequest, uri: &str, user_key: &str) -> ApiResult<Value> {
+    let id = uri.strip_prefix(SESSION_URI_PREFIX).unwrap_or_default();
+    let session = session::load(state, id)?
+        .filter(|s| {
+            s.workload == request.wat.workload
+                && s.provider == request.provider.name
+                && s.user.user_key().as_deref() == Some(user_key)
+        })
+        .ok_or_else(|| ApiError::AccessDenied(INVALID_SESSION.into()))?;
+    match session.status {
+        SessionStatus::Completed => match &session.access_token {
+            Some(token) => Ok(json!({ "accessToken": token.expose() })),
+            None => Ok(json!({ "sessionUri": session.uri(), "sessionStatus": "FAILED" })),
+        },
+        SessionStatus::Failed => {
+            Ok(json!({ "sessionUri": session.uri(), "sessionStatus": "FAILED" }))
+        }
+        _ if session.expired(state.session_ttl) => {
+            let mut failed = session;
+            failed.status = SessionStatus::Failed;
+            session::save(state, &failed)?;
+            Ok(json!({ "sessionUri": failed.uri(), "sessionStatus": "FAILED" }))
+        }
+        _ => Ok(json!({
+            "authorizationUrl": session.authorization_url.expose(),
+            "sessionUri": session.uri(),
+            "sessionStatus": "IN_PROGRESS",
+        })),
+    }
+}
+
+async fn refresh(
+    state: &AppState,
+    request: &TokenRequest,
+    token: &VaultToken,
+) -> Option<VaultToken> {
+    let refresh_token = token.refresh_token.as_ref()?;
+    let server = state.auth_server(&request.provider).await.ok()?;
+    let params = vec![
+        ("grant_type".to_string(), "refresh_token".to_string()),
+        (
+            "refresh_token".to_string(),
+            refresh_token.expose().to_owned(),
+        ),
+    ];
+    let response = request_token(
+        &state.http,
+        &request.provider,
+        &server.token_endpoint,
+        params,
+        ClientAuth::Provider,
+        "Refresh",
+    )
+    .await
+    .ok()?;
+    let mut refreshed = to_vault_token(response);
+    if refreshed.refresh_token.is_none() {
+        refreshed.refresh_token = Some(refresh_token.clone());
+    }
+    Some(refreshed)
+}
+
+async fn start(state: &AppState, request: &TokenRequest, return_url: String) -> ApiResult<Value> {
+    let server = state.auth_server(&request.provider).await?;
+    let id = b64url(uuid_v4().as_bytes());
+    let oauth_state = random_token(24);
+    let verifier = random_token(48);
+    let mut params = vec![
+        ("response_type".to_string(), "code".to_string()),
+        ("client_id".to_string(), request.provider.client_id.clone()),
+        (
+            "redirect_uri".to_string(),
+            state.callback_url(&request.provider),
+        ),
+        ("state".to_string(), oauth_state.clone()),
+        (
+            "code_challenge".to_string(),
+            b64url(&sha256(verifier.as_bytes())),
+        ),
+        ("code_challenge_method".to_string(), "S256".to_string()),
+    ];
+    extend_params(&mut params, request, &[]);
+    let mut url = url::Url::parse(&server.authorization_endpoint).map_err(|_| {
+        ApiError::validation("The provider's authorization endpoint is not a valid URL")
+    })?;
+    url.query_pairs_mut().extend_pairs(params.iter());
+    let session = Session {
+        id,
+        oauth_state,
+        workload: request.wat.workload.clone(),
+        user: request.wat.user.clone(),
+        provider: request.provider.name.clone(),
+        scopes: request.scopes.clone(),
+        return_url,
+        custom_state: request.custom_state.clone().map(Sensitive::new),
+        authorization_url: Sensitive::new(url.to_string()),
+        code_verifier: Sensitive::new(verifier),
+        code: None,
+        access_token: None,
+        status: SessionStatus::AwaitingUser,
+        created: now_secs(),
+    };
+    session::save(state, &session)?;
+    tracing::info!(workload = %session.workload, provider = %session.provider, "3LO session started");
+    Ok(json!({
+        "authorizationUrl": session.authorization_url.expose(),
+        "sessionUri": session.uri(),
+        "sessionStatus": "IN_PROGRESS",
+    }))
+}
+
+/// Exchanges the session's code (called by CompleteResourceTokenAuth after the binding check)
+/// and stores the token in the vault.
+pub async fn redeem(state: &AppState, mut session: Session) -> ApiResult<()> {
+    let provider = state.provider(&session.provider)?;
+    let code = session
+        .code
+        .clone()
+        .ok_or_else(|| ApiError::AccessDenied(INVALID_SESSION.into()))?;
+    let server = state.auth_server(&provider).await?;
+    let params = vec![
+        ("grant_type".to_string(), "authorization_code".to_string()),
+        ("code".to_string(), code.expose().to_owned()),
+        ("redirect_uri".to_string(), state.callback_url(&provider)),
+        (
+            "code_verifier".to_string(),
+            session.code_verifier.expose().to_owned(),
+        ),
+    ];
+    let result = request_token(
+        &state.http,
+        &provider,
+        &server.token_endpoint,
+        params,
+        ClientAuth::Provider,
+        "Token exchange",
+    )
+    .await;
+    session.code = None;
+    match result {
+        Ok(response) => {
+            let token = to_vault_token(response);
+            let key = vault_key(
+                &session.workload,
+                session.user.user_key().as_deref(),
+                &session.provider,
+                &session.scopes,
+            );
+            save_token(state, &key, &token)?;
+            session.access_token = Some(token.access_token);
+            session.status = SessionStatus::Completed;
+            session::save(state, &session)
+        }
+        Err(e) => {
+            session.status = SessionStatus::Failed;
+            session::save(state, &session)?;
+            Err(e)
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! `GetWorkloadAccessToken`, `…ForJWT` and `…ForUserId`.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use serde_json::{Value, json};
+
+use super::wat::{self, UserBinding, WAT_TTL_SECONDS, WatClaims};
+use crate::aws_error::{ApiError, ApiResult};
+use crate::ids::now_secs;
+use crate::sensitive::Sensitive;
+use crate::state::AppState;
+use crate::validate::{Body, Pattern, StringRule};
+
+/// `workloadName`.
+pub const WORKLOAD_NAME: StringRule = StringRule::pattern(3, 255, Pattern::WorkloadName);
+/// `userToken`.
+pub const USER_TOKEN: StringRule = StringRule::pattern(1, 131_072, Pattern::Jwt);
+/// `userId`.
+pub const USER_ID: StringRule = StringRule::len(1, 128);
+
+fn respond(
+    state: &AppState,
+    workload: &str,
+    user: UserBinding,
+    exp: u64,
+) -> ApiResult<Json<Value>> {
+    state.workload(workload)?;
+    let token = wat::mint(
+        state.store.key(),
+        &WatClaims {
+            workload: workload.to_owned(),
+            user,
+            exp,
+        },
+    )?;
+    Ok(Json(json!({ "workloadAccessToken": token })))
+}
+
+/// `POST /identities/GetWorkloadAccessToken`.
+pub async fn for_workload(
+    State(state): State<Arc<AppState>>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let mut body = Body::parse(&body)?;
+    let workload = body.required_string("workloadName", WORKLOAD_NAME);
+    body.finish()?;
+    respond(
+        &state,
+        &workload,
+        UserBinding::None,
+        now_secs() + WAT_TTL_SECONDS,
+    )
+}
+
+/// `POST /identities/GetWorkloadAccessTokenForUserId`.
+pub async fn for_user_id(
+    State(state): State<Arc<AppState>>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let mut body = Body::parse(&body)?;
+    let workload = body.required_string("workloadName", WORKLOAD_NAME);
+    let user_id = body.required_string("userId", USER_ID);
+    body.finish()?;
+    respond(
+        &state,
+        &workload,
+        UserBinding::UserId { user_id },
+        now_secs() + WAT_TTL_SECONDS,
+    )
+}
+
+/// `POST /identities/GetWorkloadAccessTokenForJWT`.
+pub async fn for_jwt(State(state): State<Arc<AppState>>, body: Bytes) -> ApiResult<Json<Value>> {
+    let mut body = Body::parse(&body)?;
+    let workload = body.required_string("workloadName", WORKLOAD_NAME);
+    let user_token = body.required_string("userToken", USER_TOKEN);
+    body.finish()?;
+    state.workload(&workload)?;
+    let claims = verify_user_jwt(&state, &user_token).await?;
+    let text = |k: &str| {
+        claims
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let exp = claims.get("exp").and_then(Value::as_u64).unwrap_or(0);
+    let binding = UserBinding::Jwt {
+        iss: text("iss"),
+        sub: text("sub"),
+        token: Sensitive::new(user_token),
+    };
+    respond(
+        &state,
+        &workload,
+        binding,
+        exp.min(now_secs() + WAT_TTL_SECONDS),
+    )
+}
+
+/// Verifies an inbound user JWT against the dev IdP or a configured issuer's JWKS
+/// (signature, `exp`, `iss`, `aud`); failures are `UnauthorizedException`.
+pub async fn verify_user_jwt(state: &AppState, token: &str) -> ApiResult<Value> {
+    let unauthorized = |why: String| {
+        ApiError::Unauthorized(format!("The user token could not be verified: {why}"))
+    };
+    let issuer = unverified_issuer(token)
+        .ok_or_else(|| unauthorized("it is not a JWT with an iss claim".into()))?;
+    if issuer == state.idp.issuer() {
+        return state
+            .idp
+            .keys
+            .verify(token, &issuer, &state.dev_audiences)
+            .map_err(unauthorized);
+    }
+    let config = state
+        .inbound_issuers
+        .iter()
+        .find(|i| i.issuer == issuer)
+        .ok_or_else(|| {
+            unauthorized(format!(
+                "issuer '{issuer}' is not a configured inbound issuer"
+            ))
+        })?;
+    let header = jsonwebtoken::decode_header(token).map_err(|e| unauthorized(e.to_string()))?;
+    let kid = header.kid.unwrap_or_default();
+    let jwk = {
+        let mut cache = state.jwks_cache.lock().await;
+        let cached = cache.get(&issuer).and_then(|set| set.find(&kid).cloned());
+        match cached {
+            Some(jwk) => jwk,
+            None => {
+                let set: jsonwebtoken::jwk::JwkSet = async {
+                    state
+                        .http
+                        .get(&config.jwks_url)
+                        .send()
+                        .await?
+                        .error_for_status()?
+                        .json()
+                        .await
+                }
+                .await
+                .map_err(|e: reqwest::Error| {
+                    unauthorized(format!("fetching the issuer's JWKS failed: {e}"))
+                })?;
+                let found = set.find(&kid).cloned();
+                cache.insert(issuer.clone(), set);
+                found.ok_or_else(|| unauthorized("no JWKS key matches the token's kid".into()))?
+            }
+        }
+    };
+    let key = jsonwebtoken::DecodingKey::from_jwk(&jwk).map_err(|e| unauthorized(e.to_string()))?;
+    let mut validation = jsonwebtoken::Validation::new(header.alg);
+    validation.set_issuer(&[&issuer]);
+    validation.set_audience(&config.audiences);
+    validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
+    jsonwebtoken::decode::<Value>(token, &key, &validation)
+        .map(|d| d.claims)
+        .map_err(|e| unauthorized(e.to_string()))
+}
+
+fn unverified_issuer(token: &str) -> Option<String> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = crate::ids::b64url_decode(payload.trim_end_matches('='))?;
+    let claims: Value = serde_json::from_slice(&bytes).ok()?;
+    claims.get("iss")?.as_str().map(str::to_owned)
+}

@@ -1,0 +1,199 @@
+//! `POST /identities/oauth2/token` (GetResourceOauth2Token): request validation and dispatch
+//! to the M2M, USER_FEDERATION and ON_BEHALF_OF_TOKEN_EXCHANGE flows.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use serde_json::{Value, json};
+
+use super::session::{VaultToken, load_token, save_token, vault_key};
+use super::wat::{self, WatClaims};
+use super::{federation, obo};
+use crate::aws_error::ApiResult;
+use crate::ids::now_secs;
+use crate::oauth_client::{ClientAuth, TokenResponse, request_token};
+use crate::registry::Provider;
+use crate::state::AppState;
+use crate::validate::{Body, Pattern, StringRule};
+
+/// `workloadIdentityToken`.
+pub const WAT_RULE: StringRule = StringRule::len(1, 131_072);
+/// `resourceCredentialProviderName`.
+pub const PROVIDER_NAME: StringRule = StringRule::pattern(1, 128, Pattern::ProviderName);
+/// `sessionUri`.
+pub const SESSION_URI: StringRule = StringRule::pattern(1, 1024, Pattern::SessionUri);
+
+/// A validated GetResourceOauth2Token request.
+#[derive(Debug)]
+pub struct TokenRequest {
+    /// The opened WAT.
+    pub wat: WatClaims,
+    /// The provider.
+    pub provider: Provider,
+    /// `scopes`.
+    pub scopes: Vec<String>,
+    /// `sessionUri`.
+    pub session_uri: Option<String>,
+    /// `resourceOauth2ReturnUrl`.
+    pub return_url: Option<String>,
+    /// `forceAuthentication`.
+    pub force: bool,
+    /// `customParameters`.
+    pub custom_parameters: Vec<(String, String)>,
+    /// `customState`.
+    pub custom_state: Option<String>,
+    /// `resources`.
+    pub resources: Vec<String>,
+    /// `audiences`.
+    pub audiences: Vec<String>,
+}
+
+/// The handler.
+pub async fn handler(State(state): State<Arc<AppState>>, body: Bytes) -> ApiResult<Json<Value>> {
+    let mut body = Body::parse(&body)?;
+    let wat = body.required_string("workloadIdentityToken", WAT_RULE);
+    let provider = body.required_string("resourceCredentialProviderName", PROVIDER_NAME);
+    let scopes = body
+        .string_list("scopes", StringRule::len(1, 128), true)
+        .unwrap_or_default();
+    let flow = body.required_enum(
+        "oauth2Flow",
+        &["USER_FEDERATION", "M2M", "ON_BEHALF_OF_TOKEN_EXCHANGE"],
+    );
+    let session_uri = body.optional_string("sessionUri", SESSION_URI);
+    let return_url = body.optional_string(
+        "resourceOauth2ReturnUrl",
+        StringRule::pattern(1, 2048, Pattern::Url),
+    );
+    let force = body.optional_bool("forceAuthentication").unwrap_or(false);
+    let custom_parameters = body.string_map(
+        "customParameters",
+        StringRule::pattern(1, 256, Pattern::ParamKey),
+        StringRule::len(1, 2048),
+    );
+    let custom_state = body.optional_string("customState", StringRule::len(1, 4096));
+    let resources = body
+        .string_list("resources", StringRule::len(1, 2048), false)
+        .unwrap_or_default();
+    let audiences = body
+        .string_list("audiences", StringRule::len(1, 2048), false)
+        .unwrap_or_default();
+    body.finish()?;
+
+    let wat = wat::open(state.store.key(), &wat)?;
+    state.workload(&wat.workload)?;
+    let provider = state.provider(&provider)?;
+    let request = TokenRequest {
+        wat,
+        provider,
+        scopes,
+        session_uri,
+        return_url,
+        force,
+        custom_parameters,
+        custom_state,
+        resources,
+        audiences,
+    };
+    let response = match flow.as_str() {
+        "M2M" => m2m(&state, &request).await?,
+        "USER_FEDERATION" => federation::get_token(&state, &request).await?,
+        _ => obo::exchange(&state, &request).await?,
+    };
+    Ok(Json(response))
+}
+
+/// Adds `scope`, `resource`, `audience` and custom parameters (which never override the
+/// standard ones already present, except those listed in `overridable`).
+pub fn extend_params(
+    params: &mut Vec<(String, String)>,
+    request: &TokenRequest,
+    overridable: &[&str],
+) {
+    if !request.scopes.is_empty() {
+        params.push(("scope".into(), request.scopes.join(" ")));
+    }
+    for r in &request.resources {
+        params.push(("resource".into(), r.clone()));
+    }
+    for a in &request.audiences {
+        params.push(("audience".into(), a.clone()));
+    }
+    for (k, v) in &request.custom_parameters {
+        if overridable.contains(&k.as_str()) {
+            params.retain(|(existing, _)| existing != k);
+        } else if params.iter().any(|(existing, _)| existing == k) {
+            continue;
+        }
+        params.push((k.clone(), v.clone()));
+    }
+}
+
+/// Converts a token response into a vault token.
+pub fn to_vault_token(response: TokenResponse) -> VaultToken {
+    VaultToken {
+        access_token: response.access_token,
+        refresh_token: response.refresh_token,
+        expires_at: now_secs() + response.expires_in.unwrap_or(3600),
+    }
+}
+
+/// Runs a client_credentials grant for `scopes` against the provider.
+pub async fn client_credentials(
+    state: &AppState,
+    request: &TokenRequest,
+    scopes: &[String],
+) -> ApiResult<TokenResponse> {
+    let server = state.auth_server(&request.provider).await?;
+    let mut params = vec![("grant_type".to_string(), "client_credentials".to_string())];
+    let scoped = TokenRequest {
+        scopes: scopes.to_vec(),
+        ..clone_request(request)
+    };
+    extend_params(&mut params, &scoped, &[]);
+    request_token(
+        &state.http,
+        &request.provider,
+        &server.token_endpoint,
+        params,
+        ClientAuth::Provider,
+        "Client credentials request",
+    )
+    .await
+}
+
+fn clone_request(r: &TokenRequest) -> TokenRequest {
+    TokenRequest {
+        wat: r.wat.clone(),
+        provider: r.provider.clone(),
+        scopes: r.scopes.clone(),
+        session_uri: r.session_uri.clone(),
+        return_url: r.return_url.clone(),
+        force: r.force,
+        custom_parameters: r.custom_parameters.clone(),
+        custom_state: r.custom_state.clone(),
+        resources: r.resources.clone(),
+        audiences: r.audiences.clone(),
+    }
+}
+
+async fn m2m(state: &AppState, request: &TokenRequest) -> ApiResult<Value> {
+    let key = vault_key(
+        &request.wat.workload,
+        None,
+        &request.provider.name,
+        &request.scopes,
+    );
+    if !request.force
+        && let Some(token) = load_token(state, &key)?.filter(VaultToken::usable)
+    {
+        return Ok(json!({ "accessToken": token.access_token.expose() }));
+    }
+    let response = client_credentials(state, request, &request.scopes).await?;
+    let token = to_vault_token(response);
+    save_token(state, &key, &token)?;
+    tracing::info!(workload = %request.wat.workload, provider = %request.provider.name, "M2M token issued");
+    Ok(json!({ "accessToken": token.access_token.expose() }))
+}

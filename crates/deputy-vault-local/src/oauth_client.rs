@@ -1,0 +1,83 @@
+//! Outbound OAuth 2.0 token requests from the vault to a provider's token endpoint.
+
+use serde::Deserialize;
+
+use crate::aws_error::ApiError;
+use crate::config::ClientAuthMethod;
+use crate::registry::Provider;
+use crate::sensitive::Sensitive;
+
+/// A successful token endpoint response.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TokenResponse {
+    /// `access_token`.
+    pub access_token: Sensitive,
+    /// `refresh_token`.
+    #[serde(default)]
+    pub refresh_token: Option<Sensitive>,
+    /// `expires_in`.
+    #[serde(default)]
+    pub expires_in: Option<u64>,
+}
+
+/// Whether to authenticate the client on this request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// Use the provider's method.
+    Provider,
+    /// `NO_CLIENT`: send no client credentials.
+    None,
+}
+
+/// POSTs `params` to `token_endpoint`. Failures become `ValidationException`
+/// "`what` failed with HTTP status N", like AgentCore reports IdP rejections.
+pub async fn request_token(
+    http: &reqwest::Client,
+    provider: &Provider,
+    token_endpoint: &str,
+    mut params: Vec<(String, String)>,
+    auth: ClientAuth,
+    what: &str,
+) -> Result<TokenResponse, ApiError> {
+    let mut request = http
+        .post(token_endpoint)
+        .header("accept", "application/json");
+    if auth == ClientAuth::Provider {
+        match provider.auth_method {
+            ClientAuthMethod::ClientSecretBasic => {
+                let enc = |s: &str| {
+                    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()
+                };
+                request = request.basic_auth(
+                    enc(&provider.client_id),
+                    Some(enc(provider.client_secret.expose())),
+                );
+            }
+            ClientAuthMethod::ClientSecretPost => {
+                params.push(("client_id".into(), provider.client_id.clone()));
+                params.push((
+                    "client_secret".into(),
+                    provider.client_secret.expose().to_owned(),
+                ));
+            }
+        }
+    }
+    let response = request.form(&params).send().await.map_err(|e| {
+        ApiError::validation(format!(
+            "{what} failed: the token endpoint could not be reached ({e})"
+        ))
+    })?;
+    let status = response.status();
+    if !status.is_success() {
+        tracing::info!(provider = %provider.name, status = status.as_u16(), "token endpoint rejected the request");
+        return Err(ApiError::validation(format!(
+            "{what} failed with HTTP status {}",
+            status.as_u16()
+        )));
+    }
+    response.json::<TokenResponse>().await.map_err(|_| {
+        ApiError::validation(format!(
+            "{what} failed: the token endpoint returned no access_token"
+        ))
+    })
+}
