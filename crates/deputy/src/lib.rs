@@ -12,6 +12,7 @@
 
 pub mod cache;
 mod secret;
+pub mod vault;
 pub mod wat_headers;
 
 pub use deputy_core as core;
