@@ -338,6 +338,33 @@ mod tests {
     }
 
     #[test]
+    fn debug_output_redacts_secrets() {
+        let config = VaultConfig::from_toml_str(
+            r#"
+            sigv4 = { access_key_id = "AKID", secret_access_key = "sigv4-secret-value" }
+            [[api_keys]]
+            name = "k"
+            api_key = "api-key-secret-value"
+            [[providers]]
+            name = "p"
+            source = { kind = "metadata", issuer = "i", authorization_endpoint = "a", token_endpoint = "t" }
+            client_id = "c"
+            client_secret = "client-secret-value"
+            "#,
+        )
+        .unwrap();
+        let debug = format!("{config:?}");
+        for secret in [
+            "sigv4-secret-value",
+            "api-key-secret-value",
+            "client-secret-value",
+        ] {
+            assert!(!debug.contains(secret), "{secret} leaked");
+        }
+        assert!(debug.contains("AKID"));
+    }
+
+    #[test]
     fn unknown_keys_are_rejected_with_the_key_name() {
         let err = VaultConfig::from_toml_str("bogus = 1").unwrap_err();
         assert!(err.to_string().contains("bogus"));

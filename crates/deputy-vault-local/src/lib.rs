@@ -24,6 +24,7 @@ pub mod idp;
 pub mod ids;
 pub mod middleware;
 pub mod oauth_client;
+pub mod pattern;
 pub mod registry;
 pub mod sensitive;
 pub mod server;

@@ -25,8 +25,7 @@ pub const PROVIDER_NAME: StringRule = StringRule::pattern(1, 128, Pattern::Provi
 /// `sessionUri`.
 pub const SESSION_URI: StringRule = StringRule::pattern(1, 1024, Pattern::SessionUri);
 
-/// A validated GetResourceOauth2Token request.
-#[derive(Debug)]
+/// A validated GetResourceOauth2Token request (no `Debug`: it holds sensitive members).
 pub struct TokenRequest {
     /// The opened WAT.
     pub wat: WatClaims,

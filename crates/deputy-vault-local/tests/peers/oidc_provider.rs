@@ -5,6 +5,7 @@ use aws_sdk_bedrockagentcorecontrol::types::{
     CredentialProviderVendorType, CustomOauth2ProviderConfigInput, Oauth2Discovery,
     Oauth2ProviderConfigInput,
 };
+use deputy_vault_local::config::InboundIssuerConfig;
 use deputy_vault_local::{LocalVault, VaultConfig};
 
 use crate::return_app::ReturnApp;
@@ -42,11 +43,17 @@ async fn start_oidc_provider(port: u16, redirect_uri: &str) -> ChildGuard {
 
 #[tokio::test]
 async fn vault_brokers_client_credentials_and_authorization_code_against_oidc_provider() {
-    let vault = LocalVault::start(VaultConfig::development(), "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
     let port = free_port();
     let issuer = format!("http://127.0.0.1:{port}");
+    let mut config = VaultConfig::development();
+    config.inbound_issuers.push(InboundIssuerConfig {
+        issuer: issuer.clone(),
+        jwks_url: format!("{issuer}/jwks"),
+        audiences: vec![RESOURCE.into()],
+    });
+    let vault = LocalVault::start(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
     let created = control_plane(&vault.endpoint())
         .create_oauth2_credential_provider()
         .name("oidc-peer")
@@ -89,6 +96,17 @@ async fn vault_brokers_client_credentials_and_authorization_code_against_oidc_pr
         (Some("deputy-vault"), Some(RESOURCE))
     );
     assert_eq!(claims["scope"], "api:read");
+
+    // Inbound: GetWorkloadAccessTokenForJWT verifies a JWT from a configured external issuer
+    // against that issuer's JWKS.
+    let inbound = client
+        .get_workload_access_token_for_jwt()
+        .workload_name("deputy-agent")
+        .user_token(m2m.access_token().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(inbound.workload_access_token().starts_with("AgV4"));
 
     // USER_FEDERATION: authorization code + PKCE through oidc-provider's login and consent.
     let app = ReturnApp::start().await;

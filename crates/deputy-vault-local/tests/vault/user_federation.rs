@@ -306,3 +306,46 @@ async fn callback_replay_and_missing_parameters_are_rejected() {
         "2 validation errors detected: Value at 'authorizationCode' failed to satisfy constraint: Member must not be null; Value at 'state' failed to satisfy constraint: Member must not be null"
     );
 }
+
+#[tokio::test]
+async fn expired_vault_tokens_are_refreshed_without_a_new_session() {
+    let mut config = VaultConfig::development();
+    config.dev_idp.access_token_ttl_seconds = 5; // below the vault's 30 s reuse margin
+    let vault = start_with(config).await;
+    let client = data_plane(&vault);
+    let wat = wat_for_user_id(&client, "alice").await;
+    let request = || {
+        token_request(&client, &wat, "github", Oauth2FlowType::UserFederation)
+            .resource_oauth2_return_url(RETURN_URL)
+            .custom_parameters("prompt", "consent")
+    };
+    let started = request().send().await.unwrap();
+    let auth_url = started.authorization_url().unwrap();
+    assert!(
+        auth_url.contains("prompt=consent"),
+        "custom parameters reach the IdP: {auth_url}"
+    );
+    let outcome = complete_consent_as_browser(auth_url, "alice", "alice")
+        .await
+        .unwrap();
+    client
+        .complete_resource_token_auth()
+        .session_uri(&outcome.session_id)
+        .user_identifier(UserIdentifier::UserId("alice".into()))
+        .send()
+        .await
+        .unwrap();
+    let first = request()
+        .session_uri(&outcome.session_id)
+        .send()
+        .await
+        .unwrap();
+    let first_token = first.access_token().unwrap().to_owned();
+    let refreshed = request().send().await.unwrap();
+    let second_token = refreshed
+        .access_token()
+        .expect("refreshed, not a new session");
+    assert_ne!(second_token, first_token);
+    assert!(refreshed.session_uri().is_none());
+    assert_eq!(verify_dev_token(&vault, second_token).await["sub"], "alice");
+}
