@@ -13,6 +13,7 @@ use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use deputy_core::actor::ObservedDelegation;
 use moka::Expiry;
 use moka::future::Cache;
 
@@ -108,6 +109,8 @@ pub struct CachedToken {
     pub token: AccessToken,
     /// When the token expires.
     pub expires_at: SystemTime,
+    /// The delegation a verified token records, kept so cache hits report it too.
+    pub observed: Option<ObservedDelegation>,
 }
 
 #[derive(Debug)]
@@ -138,6 +141,7 @@ pub enum CacheOutcome {
 ///     Ok::<_, std::convert::Infallible>(CachedToken {
 ///         token: AccessToken::new("t"),
 ///         expires_at: SystemTime::now() + Duration::from_secs(3600),
+///         observed: None,
 ///     })
 /// };
 /// let (_, first) = cache.get_or_fetch(key.clone(), fetch()).await.unwrap();

@@ -1,19 +1,35 @@
 //! `deputy`: the library agent code links to resolve per-task, per-user credentials.
 //!
-//! The resolver (Token Vault client, Workload Access Token sources, consent, cache and
-//! telemetry) builds on the pure facts and decisions of [`deputy_core`], re-exported as
-//! [`core`] so agent code needs one dependency.
+//! A [`Resolver`] asks the decision table ([`deputy_core::policy`]) which flow serves a request,
+//! serves it from a single-flight cache or fetches it from the AgentCore Identity Token Vault
+//! with the task's Workload Access Token, verifies on-behalf-of tokens, and records a
+//! `deputy.resolve` span with fingerprints, never tokens.
 //!
-//! ```
-//! use deputy::core::{Integration, Operation};
-//! assert_eq!(Integration::Github.name(), "github");
-//! assert_eq!(Operation::Write.name(), "write");
+//! ```no_run
+//! # async fn run(resolver: deputy::Resolver, task: deputy::task::Task) -> Result<(), deputy::ResolveError> {
+//! use deputy::core::Operation;
+//! let token = resolver.resolve_linear_token(&task, Operation::Read).await?;
+//! println!("{} from {:?}", token.fingerprint(), token.source);
+//! # Ok(()) }
 //! ```
 
 pub mod cache;
+pub mod consent;
+pub mod error;
+mod expiry;
+mod integrations;
+pub mod repo_auth;
+mod resolved;
+mod resolver;
 mod secret;
+pub mod task;
+mod telemetry;
 pub mod vault;
+pub mod verify;
 pub mod wat_headers;
 
 pub use deputy_core as core;
+pub use error::{ConsentRequired, ResolveError};
+pub use resolved::ResolvedToken;
+pub use resolver::{BuildError, Resolver, ResolverBuilder};
 pub use secret::{AccessToken, UserToken, WorkloadAccessToken};

@@ -12,6 +12,7 @@ fn token(value: &str, lifetime: Duration) -> CachedToken {
     CachedToken {
         token: AccessToken::new(value),
         expires_at: SystemTime::now() + lifetime,
+        observed: None,
     }
 }
 

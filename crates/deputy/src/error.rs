@@ -1,0 +1,184 @@
+//! What can go wrong resolving a token, as the caller needs to act on it.
+
+use std::time::SystemTime;
+
+use deputy_core::policy::NoRule;
+use deputy_core::{Integration, Operation};
+
+use crate::vault::{VaultError, VaultErrorKind};
+
+/// The user must consent before a token can be issued.
+///
+/// Carries what a person needs (the authorization URL) and what the agent needs to bind and
+/// poll the session later; the URL is a one-time capability and is never logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ConsentRequired {
+    /// Where to send the user.
+    pub authorization_url: String,
+    /// The session to bind with `CompleteResourceTokenAuth` and to poll.
+    pub session_uri: String,
+    /// When the session expires (the vault's sessions last 10 minutes).
+    pub expires_at: SystemTime,
+    /// The credential provider asking for consent.
+    pub provider: String,
+    /// The scopes consent is asked for.
+    pub scopes: Vec<String>,
+}
+
+impl std::fmt::Debug for ConsentRequired {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsentRequired")
+            .field("authorization_url", &"<redacted>")
+            .field("session_uri", &self.session_uri)
+            .field("expires_at", &self.expires_at)
+            .field("provider", &self.provider)
+            .field("scopes", &self.scopes)
+            .finish()
+    }
+}
+
+/// A failed resolve. Each variant says what failed, for whom, and what to do.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ResolveError {
+    /// Consent is needed (or pending): show the URL to the user, then retry or poll.
+    #[error("{integration}: user consent is required for provider {provider:?}; send the user to the authorization URL, then retry", provider = .0.provider, integration = .1)]
+    ConsentRequired(Box<ConsentRequired>, Integration),
+    /// The consent session failed or expired.
+    #[error(
+        "{integration}: the consent session for provider {provider:?} failed or expired; start a new one (forceAuthentication)"
+    )]
+    ConsentFailed {
+        /// The integration.
+        integration: Integration,
+        /// The provider.
+        provider: String,
+    },
+    /// The decision table refuses this request.
+    #[error("{integration} {operation}: denied by rule {rule_id:?}: {reason}")]
+    PolicyDenied {
+        /// The integration.
+        integration: Integration,
+        /// The operation.
+        operation: Operation,
+        /// The rule.
+        rule_id: String,
+        /// The rule's reason.
+        reason: String,
+    },
+    /// The decision table has no rule for this integration.
+    #[error(transparent)]
+    NoRule(#[from] NoRule),
+    /// The repository authorizer did not allow the write (or had no fresh decision).
+    #[error(
+        "{integration} write to {repo}: repository authorization refused for {principal}: {reason}"
+    )]
+    RepoNotAuthorized {
+        /// The integration.
+        integration: Integration,
+        /// The repository.
+        repo: String,
+        /// The user or workload.
+        principal: String,
+        /// Why.
+        reason: String,
+    },
+    /// The request lacks a fact the flow needs (a user, a repository, a JWT-bound WAT).
+    #[error("{integration}: {problem}")]
+    MissingContext {
+        /// The integration.
+        integration: Integration,
+        /// What is missing and what to pass.
+        problem: String,
+    },
+    /// IAM (or the vault) denied the call.
+    #[error("{integration}: access denied: {source}")]
+    AccessDenied {
+        /// The integration.
+        integration: Integration,
+        /// The vault error, naming the IAM action.
+        source: VaultError,
+    },
+    /// The workload or provider does not exist.
+    #[error("{integration}: not found: {source}")]
+    NotFound {
+        /// The integration.
+        integration: Integration,
+        /// The vault error, naming what to check.
+        source: VaultError,
+    },
+    /// The vault is throttling or unavailable; retry after a while.
+    #[error("{integration}: Token Vault unavailable: {source}")]
+    Unavailable {
+        /// The integration.
+        integration: Integration,
+        /// The vault error.
+        source: VaultError,
+    },
+    /// A token failed verification (signature, issuer, audience, expiry, `act`).
+    #[error("{integration}: token from provider {provider:?} failed verification: {reason}")]
+    InvalidToken {
+        /// The integration.
+        integration: Integration,
+        /// The provider.
+        provider: String,
+        /// What failed.
+        reason: String,
+    },
+    /// The vault rejected the request as malformed or answered something unexpected.
+    #[error("{integration}: {source}")]
+    Vault {
+        /// The integration.
+        integration: Integration,
+        /// The vault error.
+        source: VaultError,
+    },
+}
+
+impl ResolveError {
+    /// Classifies a vault error for an integration.
+    pub fn from_vault(integration: &Integration, source: VaultError) -> Self {
+        let integration = integration.clone();
+        match source.kind {
+            VaultErrorKind::AccessDenied | VaultErrorKind::Unauthorized => {
+                ResolveError::AccessDenied {
+                    integration,
+                    source,
+                }
+            }
+            VaultErrorKind::NotFound => ResolveError::NotFound {
+                integration,
+                source,
+            },
+            VaultErrorKind::Throttled | VaultErrorKind::Unavailable => ResolveError::Unavailable {
+                integration,
+                source,
+            },
+            VaultErrorKind::Validation | VaultErrorKind::Unexpected => ResolveError::Vault {
+                integration,
+                source,
+            },
+        }
+    }
+
+    /// A short class name for spans and metrics (`consent_required`, `access_denied`, …).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ResolveError::ConsentRequired(..) => "consent_required",
+            ResolveError::ConsentFailed { .. } => "consent_failed",
+            ResolveError::PolicyDenied { .. } => "policy_denied",
+            ResolveError::NoRule(_) => "no_rule",
+            ResolveError::RepoNotAuthorized { .. } => "repo_not_authorized",
+            ResolveError::MissingContext { .. } => "missing_context",
+            ResolveError::AccessDenied { .. } => "access_denied",
+            ResolveError::NotFound { .. } => "not_found",
+            ResolveError::Unavailable { .. } => "unavailable",
+            ResolveError::InvalidToken { .. } => "invalid_token",
+            ResolveError::Vault { .. } => "vault",
+        }
+    }
+
+    /// Whether the vault was unavailable: the only class a Secrets Manager fallback may serve.
+    pub fn is_vault_unavailable(&self) -> bool {
+        matches!(self, ResolveError::Unavailable { .. })
+    }
+}

@@ -1,0 +1,18 @@
+//! AWS-native: `resolve_aws_native_token`.
+
+use deputy_core::{Integration, Operation};
+
+use crate::error::ResolveError;
+use crate::task::Task;
+use crate::{ResolvedToken, Resolver};
+
+impl Resolver {
+    /// A AWS-native token for `op`, as the decision table says.
+    pub async fn resolve_aws_native_token(
+        &self,
+        task: &Task,
+        op: Operation,
+    ) -> Result<ResolvedToken, ResolveError> {
+        self.resolve_token(task, &Integration::AwsNative, op).await
+    }
+}

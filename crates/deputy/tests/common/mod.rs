@@ -1,0 +1,81 @@
+//! Shared set-up for tests against the local vault.
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+
+use aws_sdk_bedrockagentcore::config::{BehaviorVersion, Credentials, Region};
+use deputy::task::{Task, WatSource};
+use deputy::vault::{TokenVault, WatBinding};
+use deputy::verify::TokenVerifier;
+use deputy::{Resolver, ResolverBuilder, UserToken};
+use deputy_core::{IssuerMap, TaskContext, TaskId, Trigger, UserId};
+use deputy_vault_local::{LocalVault, RunningVault, VaultConfig};
+
+pub const WORKLOAD: &str = "deputy-agent";
+pub const RETURN_URL: &str = "http://127.0.0.1:9/deputy/callback";
+
+pub async fn vault() -> RunningVault {
+    LocalVault::start(VaultConfig::development(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap()
+}
+
+pub fn client(vault: &RunningVault) -> TokenVault {
+    let config = aws_sdk_bedrockagentcore::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+        .endpoint_url(vault.endpoint())
+        .build();
+    TokenVault::new(aws_sdk_bedrockagentcore::Client::from_conf(config))
+}
+
+pub fn builder(vault: &RunningVault) -> ResolverBuilder {
+    let issuer = vault.idp_issuer();
+    Resolver::builder()
+        .vault(client(vault))
+        .workload(WORKLOAD)
+        .orchestrator("orchestrator")
+        .return_url(RETURN_URL)
+        .verifier(
+            "aws-native",
+            TokenVerifier::new(issuer.clone(), format!("{issuer}/jwks"), ["aws-native"]),
+        )
+}
+
+/// The dev IdP's users are namespaced `dev+<name>`.
+pub fn issuers(vault: &RunningVault) -> IssuerMap {
+    let mut map = IssuerMap::new();
+    map.insert(&vault.idp_issuer(), "dev").unwrap();
+    map
+}
+
+/// An interactive task for a dev IdP user, with a JWT-bound WAT.
+pub fn interactive(vault: &RunningVault, user: &str, task_id: &str) -> Task {
+    let jwt = vault.mint_user_token(user, "deputy").unwrap();
+    let ctx = TaskContext::new(
+        TaskId::new(task_id).unwrap(),
+        Trigger::Interactive {
+            user: UserId::from_parts("dev", user).unwrap(),
+        },
+    );
+    Task::new(ctx, WatSource::Mint(WatBinding::Jwt(UserToken::new(jwt))))
+}
+
+/// A webhook task asserting a user, with a user-id-bound WAT.
+pub fn webhook(user: &str, task_id: &str) -> Task {
+    let user = UserId::from_parts("dev", user).unwrap();
+    let ctx = TaskContext::new(
+        TaskId::new(task_id).unwrap(),
+        Trigger::Webhook {
+            asserted_user: Some(user.clone()),
+        },
+    );
+    Task::new(ctx, WatSource::Mint(WatBinding::UserId(user)))
+}
+
+/// A headless task with a workload-only WAT.
+pub fn headless(task_id: &str) -> Task {
+    Task::new(
+        TaskContext::new(TaskId::new(task_id).unwrap(), Trigger::Headless),
+        WatSource::Mint(WatBinding::Workload),
+    )
+}

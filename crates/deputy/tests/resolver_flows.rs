@@ -1,0 +1,443 @@
+//! Every flow and error class of the resolver, end to end against the local vault.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use deputy::ResolveError;
+use deputy::consent::{ConsentHandler, ConsentWait, NotifyFuture};
+use deputy::error::ConsentRequired;
+use deputy::repo_auth::{AuthorizeFuture, RepoAuthorizer, RepoDecision};
+use deputy::task::Task;
+use deputy_core::audit::CredentialSource;
+use deputy_core::flow::Flow;
+use deputy_core::policy::PolicyTable;
+use deputy_core::{Integration, Operation, RepoRef};
+use deputy_vault_local::complete_consent_as_browser;
+
+struct Fixed(RepoDecision);
+
+impl RepoAuthorizer for Fixed {
+    fn authorize<'a>(&'a self, _: &'a str, _: &'a RepoRef, _: Operation) -> AuthorizeFuture<'a> {
+        Box::pin(async move { self.0.clone() })
+    }
+}
+
+fn repo() -> RepoRef {
+    "octo-org/infra".parse().unwrap()
+}
+
+#[tokio::test]
+async fn m2m_resolves_then_hits_the_cache() {
+    let vault = common::vault().await;
+    let resolver = common::builder(&vault).build().unwrap();
+    let task = common::headless("nightly-1");
+    let first = resolver
+        .resolve_linear_token(&task, Operation::Read)
+        .await
+        .unwrap();
+    assert_eq!(
+        (first.flow.clone(), first.source, first.rule_id.as_str()),
+        (Flow::M2m, CredentialSource::Vault, "service-read")
+    );
+    assert_eq!(first.provider.as_deref(), Some("linear-service"));
+    assert!(first.expires_at > SystemTime::now());
+    let second = resolver
+        .resolve_linear_token(&common::headless("nightly-2"), Operation::Read)
+        .await
+        .unwrap();
+    assert_eq!(second.source, CredentialSource::Cache);
+    assert_eq!(second.token, first.token);
+    assert_eq!(vault.call_count("GetResourceOauth2Token"), 1);
+    assert_eq!(
+        vault.call_count("GetWorkloadAccessToken"),
+        1,
+        "a cache hit needs no WAT"
+    );
+}
+
+#[tokio::test]
+async fn user_federation_returns_one_consent_then_the_token() {
+    let vault = common::vault().await;
+    let resolver = common::builder(&vault).build().unwrap();
+    let task = common::interactive(&vault, "alice", "t-3lo");
+    let Err(ResolveError::ConsentRequired(consent, Integration::Github)) = resolver
+        .resolve_github_token(&task, Operation::Read, &repo())
+        .await
+    else {
+        panic!("expected consent")
+    };
+    assert_eq!(consent.provider, "github");
+    assert_eq!(consent.scopes, ["repo"]);
+    assert!(consent.expires_at > SystemTime::now() + Duration::from_secs(500));
+    assert!(
+        !format!("{consent:?}").contains(&consent.authorization_url),
+        "Debug must not show the URL"
+    );
+    // A concurrent task of the same user gets the same session, not a new one.
+    let other_task = common::interactive(&vault, "alice", "t-3lo-b");
+    let Err(ResolveError::ConsentRequired(again, _)) = resolver
+        .resolve_github_token(&other_task, Operation::Read, &repo())
+        .await
+    else {
+        panic!("expected consent")
+    };
+    assert_eq!(again.session_uri, consent.session_uri);
+    assert_eq!(again.authorization_url, consent.authorization_url);
+
+    let seen = complete_consent_as_browser(&consent.authorization_url, "alice", "alice")
+        .await
+        .unwrap();
+    assert!(seen.return_url.starts_with(common::RETURN_URL));
+    // Bob cannot bind Alice's session.
+    let bob = common::interactive(&vault, "bob", "t-bob");
+    let err = resolver
+        .complete_consent(&bob, &Integration::Github, &seen.session_id)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "access_denied", "{err}");
+    resolver
+        .complete_consent(&task, &Integration::Github, &seen.session_id)
+        .await
+        .unwrap();
+    let token = resolver
+        .resolve_github_token(&task, Operation::Read, &repo())
+        .await
+        .unwrap();
+    assert_eq!(
+        (token.flow, token.source),
+        (Flow::UserFederation, CredentialSource::Vault)
+    );
+    // Bob has no consent of his own: his resolve must not see Alice's token.
+    let err = resolver
+        .resolve_github_token(&bob, Operation::Read, &repo())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "consent_required");
+}
+
+struct BrowserConsent {
+    resolver: deputy::Resolver,
+}
+
+impl ConsentHandler for BrowserConsent {
+    fn notify<'a>(&'a self, consent: &'a ConsentRequired, task: &'a Task) -> NotifyFuture<'a> {
+        Box::pin(async move {
+            let seen = complete_consent_as_browser(&consent.authorization_url, "alice", "alice")
+                .await
+                .unwrap();
+            self.resolver
+                .complete_consent(task, &Integration::Linear, &seen.session_id)
+                .await
+                .unwrap();
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_consent_handler_waits_with_backoff_until_the_token() {
+    let vault = common::vault().await;
+    let resolver = common::builder(&vault).build().unwrap();
+    let task = common::interactive(&vault, "alice", "t-wait");
+    let handler = BrowserConsent {
+        resolver: resolver.clone(),
+    };
+    let wait = ConsentWait {
+        timeout: Duration::from_secs(20),
+        initial_delay: Duration::from_millis(50),
+        max_delay: Duration::from_millis(200),
+    };
+    let token = resolver
+        .resolve_token_waiting(
+            &task,
+            &Integration::Linear,
+            Operation::Write,
+            &handler,
+            wait,
+        )
+        .await
+        .unwrap();
+    assert_eq!(token.flow, Flow::UserFederation);
+}
+
+struct Silent;
+
+impl ConsentHandler for Silent {
+    fn notify<'a>(&'a self, _: &'a ConsentRequired, _: &'a Task) -> NotifyFuture<'a> {
+        Box::pin(async {})
+    }
+}
+
+#[tokio::test]
+async fn waiting_gives_up_at_the_deadline() {
+    let vault = common::vault().await;
+    let resolver = common::builder(&vault).build().unwrap();
+    let task = common::interactive(&vault, "alice", "t-timeout");
+    let wait = ConsentWait {
+        timeout: Duration::from_millis(300),
+        initial_delay: Duration::from_millis(50),
+        max_delay: Duration::from_millis(100),
+    };
+    let err = resolver
+        .resolve_token_waiting(&task, &Integration::Slack, Operation::Read, &Silent, wait)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "consent_required");
+}
+
+#[tokio::test]
+async fn webhook_writes_fail_closed_and_never_downgrade() {
+    let vault = common::vault().await;
+    let allow = Arc::new(Fixed(RepoDecision::Allow {
+        decided_at: SystemTime::now(),
+    }));
+    let resolver = common::builder(&vault)
+        .repo_authorizer(allow, Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let task = common::webhook("alice", "t-webhook");
+    let err = resolver
+        .resolve_github_token(&task, Operation::Write, &repo())
+        .await
+        .unwrap_err();
+    let ResolveError::ConsentRequired(consent, _) = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(
+        consent.provider, "github",
+        "a webhook write must ask the user, not use github-service"
+    );
+    // The read is M2M with the service account.
+    let read = resolver
+        .resolve_github_token(&task, Operation::Read, &repo())
+        .await
+        .unwrap();
+    assert_eq!(
+        (read.flow, read.provider.as_deref()),
+        (Flow::M2m, Some("github-service"))
+    );
+}
+
+#[tokio::test]
+async fn repository_authorization_fails_closed() {
+    let vault = common::vault().await;
+    let task = common::interactive(&vault, "alice", "t-repo");
+    let none = common::builder(&vault).build().unwrap();
+    let err = none
+        .resolve_github_token(&task, Operation::Write, &repo())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ResolveError::RepoNotAuthorized { reason, .. } if reason.contains("no RepoAuthorizer")),
+        "{err}"
+    );
+    for (decision, expected) in [
+        (
+            RepoDecision::Deny {
+                reason: "not a maintainer".into(),
+            },
+            "not a maintainer",
+        ),
+        (RepoDecision::Unknown, "no decision"),
+        (
+            RepoDecision::Allow {
+                decided_at: SystemTime::now() - Duration::from_secs(3600),
+            },
+            "3600s old",
+        ),
+    ] {
+        let resolver = common::builder(&vault)
+            .repo_authorizer(Arc::new(Fixed(decision)), Duration::from_secs(60))
+            .build()
+            .unwrap();
+        let err = resolver
+            .resolve_github_token(&task, Operation::Write, &repo())
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains(expected) && err.to_string().contains("octo-org/infra"),
+            "{err}"
+        );
+    }
+    assert_eq!(
+        vault.call_count("GetResourceOauth2Token"),
+        0,
+        "no credential was requested"
+    );
+    let other: RepoRef = "octo-org/other".parse().unwrap();
+    let pinned = common::interactive(&vault, "alice", "t-pinned");
+    let mut pinned = pinned;
+    pinned.ctx.repo = Some(repo());
+    let err = none
+        .resolve_github_token(&pinned, Operation::Read, &other)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "missing_context");
+}
+
+#[tokio::test]
+async fn on_behalf_of_is_verified_and_records_the_act_chain() {
+    let vault = common::vault().await;
+    let resolver = common::builder(&vault).build().unwrap();
+    let task = common::interactive(&vault, "alice", "t-obo");
+    let token = resolver
+        .resolve_aws_native_token(&task, Operation::Write)
+        .await
+        .unwrap();
+    let observed = token.observed.unwrap();
+    assert_eq!(observed.subject.sub, "alice");
+    assert_eq!(observed.actors.current().unwrap().sub, "aws-native");
+    // Without a verifier the token is refused, not passed through unverified.
+    let unverified = deputy::Resolver::builder()
+        .vault(common::client(&vault))
+        .workload(common::WORKLOAD)
+        .build()
+        .unwrap();
+    let err = unverified
+        .resolve_aws_native_token(&task, Operation::Write)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "invalid_token");
+    // A verifier for another audience refuses the token.
+    let issuer = vault.idp_issuer();
+    let wrong_aud = deputy::Resolver::builder()
+        .vault(common::client(&vault))
+        .workload(common::WORKLOAD)
+        .verifier(
+            "aws-native",
+            deputy::verify::TokenVerifier::new(
+                issuer.clone(),
+                format!("{issuer}/jwks"),
+                ["someone-else"],
+            ),
+        )
+        .build()
+        .unwrap();
+    let err = wrong_aud
+        .resolve_aws_native_token(&task, Operation::Write)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("InvalidAudience"), "{err}");
+    // A user-id-bound WAT cannot do on-behalf-of.
+    let mut by_id = task.clone();
+    by_id.wat = deputy::task::WatSource::Mint(deputy::vault::WatBinding::UserId(
+        deputy_core::UserId::parse("dev+alice").unwrap(),
+    ));
+    let err = resolver
+        .resolve_aws_native_token(&by_id, Operation::Read)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("GetWorkloadAccessTokenForJWT"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn policy_denials_and_vault_error_classes() {
+    let vault = common::vault().await;
+    let resolver = common::builder(&vault).build().unwrap();
+    let err = resolver
+        .resolve_aws_native_token(&common::webhook("alice", "t-deny"), Operation::Write)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ResolveError::PolicyDenied { rule_id, .. } if rule_id == "aws-native-webhook-write"),
+        "{err}"
+    );
+
+    let policy = PolicyTable::from_toml(
+        "test.toml",
+        "version = 1\n[[rule]]\nid = \"all\"\nintegrations = [\"*\"]\ntriggers = [\"*\"]\noperations = [\"read\"]\nflow = \"m2m\"\nprovider = \"{integration}-missing\"\n[[rule]]\nid = \"writes\"\nintegrations = [\"*\"]\ntriggers = [\"*\"]\noperations = [\"write\"]\nflow = \"deny\"\nreason = \"read-only test\"\n",
+    )
+    .unwrap();
+    let missing = common::builder(&vault).policy(policy).build().unwrap();
+    let err = missing
+        .resolve_slack_token(&common::headless("t-nf"), Operation::Read)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "not_found", "{err}");
+    assert!(
+        err.to_string().contains("slack") && err.to_string().contains("provider name"),
+        "{err}"
+    );
+
+    let unknown_workload = deputy::Resolver::builder()
+        .vault(common::client(&vault))
+        .workload("no-such-workload")
+        .build()
+        .unwrap();
+    let err = unknown_workload
+        .resolve_jira_token(&common::headless("t-nw"), Operation::Read)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "not_found", "{err}");
+
+    let err = resolver
+        .resolve_token(
+            &common::headless("t-x"),
+            &"pagerduty".parse().unwrap(),
+            Operation::Read,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "no_rule");
+
+    vault.shutdown().await;
+    let err = resolver
+        .resolve_jira_token(&common::headless("t-down"), Operation::Read)
+        .await
+        .unwrap_err();
+    assert!(err.is_vault_unavailable(), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_resolves_make_one_vault_call_per_key() {
+    let vault = common::vault().await;
+    let resolver = common::builder(&vault).build().unwrap();
+    let mut handles = Vec::new();
+    for i in 0..1_000 {
+        let resolver = resolver.clone();
+        handles.push(tokio::spawn(async move {
+            resolver
+                .resolve_linear_token(&common::headless(&format!("t{i}")), Operation::Read)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut fingerprints = std::collections::HashSet::new();
+    for handle in handles {
+        fingerprints.insert(handle.await.unwrap().fingerprint());
+    }
+    assert_eq!(fingerprints.len(), 1);
+    assert_eq!(vault.call_count("GetResourceOauth2Token"), 1);
+
+    // 100 distinct keys: 100 custom integrations, each its own scope.
+    let mut text = String::from("version = 1\n");
+    for i in 0..100 {
+        text.push_str(&format!(
+            "[[rule]]\nid = \"c{i}\"\nintegrations = [\"c{i}\"]\ntriggers = [\"*\"]\noperations = [\"*\"]\nflow = \"m2m\"\nprovider = \"linear-service\"\nscopes = [\"s{i}\"]\n"
+        ));
+    }
+    text.push_str("[[rule]]\nid = \"builtins\"\nintegrations = [\"github\", \"linear\", \"jira\", \"slack\", \"aws-native\"]\ntriggers = [\"*\"]\noperations = [\"*\"]\nflow = \"deny\"\nreason = \"unused\"\n");
+    let many = common::builder(&vault)
+        .policy(PolicyTable::from_toml("many.toml", &text).unwrap())
+        .build()
+        .unwrap();
+    let mut handles = Vec::new();
+    for i in 0..1_000 {
+        let many = many.clone();
+        let integration: Integration = format!("c{}", i % 100).parse().unwrap();
+        handles.push(tokio::spawn(async move {
+            many.resolve_token(&common::headless("t"), &integration, Operation::Read)
+                .await
+                .unwrap()
+        }));
+    }
+    for handle in handles {
+        handle.await.unwrap();
+    }
+    assert_eq!(vault.call_count("GetResourceOauth2Token"), 1 + 100);
+}
