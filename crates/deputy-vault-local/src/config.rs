@@ -264,7 +264,8 @@ pub struct InboundIssuerConfig {
     pub audiences: Vec<String>,
 }
 
-/// A fault injection rule. Rules apply in order; the first matching one wins.
+/// A fault injection rule. Every rule matching an operation applies, in order: latencies add
+/// up, and the first rule whose error roll fires answers the request.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultRule {

@@ -31,6 +31,9 @@ pub enum VaultError {
     /// A named dev IdP user does not exist.
     #[error("unknown dev IdP user '{0}' (configured users are listed under [dev_idp.users])")]
     UnknownUser(String),
+    /// A request to a running vault (started elsewhere) failed.
+    #[error("vault request failed: {0}")]
+    Client(String),
     /// The browser emulation of a consent flow failed.
     #[error("browser consent emulation failed: {0}")]
     Browser(String),

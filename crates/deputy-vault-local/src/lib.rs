@@ -19,6 +19,7 @@ pub mod browser;
 pub mod config;
 pub mod control;
 pub mod dataplane;
+pub mod dev_client;
 pub mod error;
 pub mod idp;
 pub mod ids;
@@ -35,6 +36,7 @@ pub mod validate;
 
 pub use browser::{ConsentOutcome, complete_consent_as_browser};
 pub use config::VaultConfig;
+pub use dev_client::fetch_user_token;
 pub use error::VaultError;
 pub use sensitive::Sensitive;
 pub use server::{LocalVault, RunningVault};

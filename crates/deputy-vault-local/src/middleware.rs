@@ -28,13 +28,16 @@ pub fn operation_name(path: &str) -> Option<&'static str> {
         .map(|(_, name)| *name)
 }
 
+/// The largest request body accepted on `/identities/*` (larger ones get a `ValidationException`).
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
 fn fault_fires(rate: f64) -> bool {
     if rate <= 0.0 {
         return false;
     }
-    let bytes = random_bytes(4);
-    let mut word = [0u8; 4];
-    word.copy_from_slice(&bytes[..4.min(bytes.len())]);
+    let Ok(word) = <[u8; 4]>::try_from(random_bytes(4).as_slice()) else {
+        return false;
+    };
     f64::from(u32::from_le_bytes(word)) / f64::from(u32::MAX) < rate
 }
 
@@ -68,16 +71,19 @@ async fn run(
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let request = match &state.sigv4 {
-        Some(credentials) if request.method() == axum::http::Method::POST => {
-            let (parts, body) = request.into_parts();
-            let bytes = axum::body::to_bytes(body, 4 * 1024 * 1024)
-                .await
-                .map_err(|_| ApiError::validation("The request body is too large"))?;
+    let request = if request.method() == axum::http::Method::POST {
+        let (parts, body) = request.into_parts();
+        let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+            .await
+            .map_err(|_| {
+                ApiError::validation(format!("The request body exceeds {MAX_BODY_BYTES} bytes"))
+            })?;
+        if let Some(credentials) = &state.sigv4 {
             crate::sigv4::verify(&parts, &bytes, credentials, &state.region)?;
-            Request::from_parts(parts, Body::from(bytes))
         }
-        _ => request,
+        Request::from_parts(parts, Body::from(bytes))
+    } else {
+        request
     };
     if let Some(op) = operation {
         if crate::dataplane::OPERATIONS
@@ -86,15 +92,16 @@ async fn run(
         {
             state.count(op);
         }
-        if let Some(rule) = state
+        let matching = state
             .faults
             .iter()
-            .find(|r| r.operation.as_deref().is_none_or(|o| o == op))
-        {
+            .filter(|r| r.operation.as_deref().is_none_or(|o| o == op));
+        for rule in matching {
             if rule.latency_ms > 0 {
                 tokio::time::sleep(Duration::from_millis(rule.latency_ms)).await;
             }
             if fault_fires(rule.error_rate) {
+                tracing::info!(operation = op, status = rule.status, "injected fault");
                 return Err(ApiError::for_injected_status(rule.status));
             }
         }

@@ -81,6 +81,9 @@ impl LocalVault {
             .fallback(|| async {
                 ApiError::NotFound("No such resource on the local vault".into()).into_response()
             })
+            .layer(axum::extract::DefaultBodyLimit::max(
+                crate::middleware::MAX_BODY_BYTES * 2,
+            ))
             .layer(axum::middleware::from_fn_with_state(
                 Arc::clone(&state),
                 crate::middleware::identities,

@@ -27,6 +27,7 @@ pub fn router(idp: Arc<DevIdp>) -> Router {
         .route("/login", post(login))
         .route("/consent", post(consent))
         .route("/token", post(super::grants::token))
+        .route("/dev/user-token", post(user_token))
         .with_state(idp)
 }
 
@@ -183,5 +184,43 @@ async fn consent(
     match with_query(&request.redirect_uri, &borrowed) {
         Some(url) => Redirect::to(&url).into_response(),
         None => pages::error(StatusCode::BAD_REQUEST, "redirect_uri is not a valid URL"),
+    }
+}
+
+/// `POST /idp/dev/user-token` (form `username`, `password`, `audience`): mints the inbound
+/// user JWT that `RunningVault::mint_user_token` returns, for processes outside the vault
+/// (`deputy vault token --user alice`). Development only, like the whole IdP.
+async fn user_token(
+    State(idp): State<Arc<DevIdp>>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
+    let oauth_error = |status: StatusCode, error: &str, description: &str| {
+        (
+            status,
+            Json(serde_json::json!({ "error": error, "error_description": description })),
+        )
+            .into_response()
+    };
+    if !idp.password_ok(field("username"), field("password")) {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_grant",
+            "wrong user name or password",
+        );
+    }
+    let audience = match field("audience") {
+        "" => "deputy",
+        a => a,
+    };
+    match idp.mint_user_token(field("username"), audience) {
+        Ok(token) => {
+            Json(serde_json::json!({ "token": token, "token_type": "JWT" })).into_response()
+        }
+        Err(e) => oauth_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            &e.to_string(),
+        ),
     }
 }

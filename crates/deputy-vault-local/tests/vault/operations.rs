@@ -164,3 +164,89 @@ async fn sdk_env_names_the_endpoint() {
             .any(|(k, v)| k == "AWS_ENDPOINT_URL_BEDROCK_AGENTCORE" && *v == endpoint)
     );
 }
+
+#[tokio::test]
+async fn oversize_bodies_get_an_aws_shaped_error() {
+    let vault = start().await;
+    let body = format!(
+        r#"{{"workloadName":"{}"}}"#,
+        "a".repeat(deputy_vault_local::middleware::MAX_BODY_BYTES)
+    );
+    let response = reqwest::Client::new()
+        .post(format!(
+            "{}/identities/GetWorkloadAccessToken",
+            vault.endpoint()
+        ))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert_eq!(
+        response.headers()["x-amzn-ErrorType"],
+        "ValidationException"
+    );
+    let json: serde_json::Value = response.json().await.unwrap();
+    assert!(json["message"].as_str().unwrap().contains("exceeds"));
+}
+
+#[tokio::test]
+async fn fault_rules_stack_per_operation() {
+    let mut config = VaultConfig::development();
+    config.faults = vec![
+        FaultRule {
+            operation: Some("GetWorkloadAccessToken".into()),
+            latency_ms: 1,
+            error_rate: 0.0,
+            status: 500,
+        },
+        FaultRule {
+            operation: Some("GetWorkloadAccessToken".into()),
+            latency_ms: 0,
+            error_rate: 1.0,
+            status: 403,
+        },
+        FaultRule {
+            operation: Some("GetResourceApiKey".into()),
+            latency_ms: 0,
+            error_rate: 1.0,
+            status: 500,
+        },
+    ];
+    let vault = start_with(config).await;
+    let client = data_plane_with(&vault, "testing", "testing", false);
+    let err = client
+        .get_workload_access_token()
+        .workload_name("deputy-agent")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(
+        err.is_access_denied_exception(),
+        "the second rule answers: {err:?}"
+    );
+    client
+        .get_workload_access_token_for_user_id()
+        .workload_name("deputy-agent")
+        .user_id("a")
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn user_tokens_can_be_fetched_over_http_by_other_processes() {
+    let vault = start().await;
+    let token = deputy_vault_local::fetch_user_token(&vault.endpoint(), "bob", "bob", "deputy")
+        .await
+        .unwrap();
+    wat_for_jwt(&data_plane(&vault), &token).await;
+    let err = deputy_vault_local::fetch_user_token(&vault.endpoint(), "bob", "wrong", "deputy")
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("wrong user name or password"),
+        "{err}"
+    );
+}
