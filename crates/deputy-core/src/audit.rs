@@ -223,14 +223,14 @@ pub enum SecretShape {
     Jwt,
     /// A GitHub token prefix (`ghp_`, `gho_`, `ghs_`, `ghu_`, `ghr_`, `github_pat_`).
     GithubToken,
-    /// A long run of base64 characters with mixed character classes.
+    /// A run of 40 or more base64 characters mixing lower case, upper case and digits.
     LongBase64,
 }
 
 /// Whether a value (e.g. a span attribute) looks like token material.
 ///
-/// Fingerprints (`sha256:` + hex), trace ids and ordinary identifiers do not; JWTs, GitHub
-/// tokens of any length and long mixed base64 runs do.
+/// Fingerprints (`sha256:` + hex), trace ids, paths and ordinary identifiers do not; JWTs,
+/// GitHub tokens of any length and long runs of base64 with all three character classes do.
 ///
 /// ```
 /// use deputy_core::audit::{looks_like_secret, SecretShape};
@@ -280,16 +280,12 @@ fn classify_word(word: &str) -> Option<SecretShape> {
         word.bytes().any(|b| b.is_ascii_uppercase()),
         word.bytes().any(|b| b.is_ascii_digit()),
     ];
-    if base64ish && classes.iter().filter(|c| **c).count() >= 2 && !is_lower_hex(word) {
+    if base64ish && classes.iter().all(|c| *c) {
         return Some(SecretShape::LongBase64);
     }
     None
 }
 
-fn is_lower_hex(word: &str) -> bool {
-    word.bytes()
-        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
 
 #[cfg(test)]
 mod tests {
@@ -339,6 +335,8 @@ mod tests {
             "https://vault.example/identities/oauth2/token",
             "ghp_short",
             "{\"agent\":\"deputy-agent\",\"user\":\"okta+alice\"}",
+            "/identities/GetWorkloadAccessTokenForJWT",
+            "sha256:0123456789abcdef0123456789abcdef0123456789abcdef",
         ] {
             assert_eq!(looks_like_secret(ok), None, "{ok}");
         }

@@ -10,7 +10,7 @@ use crate::vault::{VaultError, VaultErrorKind};
 /// The user must consent before a token can be issued.
 ///
 /// Carries what a person needs (the authorization URL) and what the agent needs to bind and
-/// poll the session later; the URL is a one-time capability and is never logged.
+/// poll the session later. The URL and the session are capabilities: `Debug` shows neither.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ConsentRequired {
     /// Where to send the user.
@@ -29,7 +29,7 @@ impl std::fmt::Debug for ConsentRequired {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ConsentRequired")
             .field("authorization_url", &"<redacted>")
-            .field("session_uri", &self.session_uri)
+            .field("session_uri", &"<redacted>")
             .field("expires_at", &self.expires_at)
             .field("provider", &self.provider)
             .field("scopes", &self.scopes)

@@ -1,0 +1,278 @@
+//! The canary: run every flow, then search everything deputy wrote (logs, span fields, error
+//! messages, `Debug` output) for every secret it handled. Also checks the span's attributes.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use deputy::ResolveError;
+use deputy_core::attr;
+use deputy_core::policy::PolicyTable;
+use deputy_core::{Integration, Operation, RepoRef};
+use deputy_vault_local::complete_consent_as_browser;
+use tracing::field::{Field, Visit};
+use tracing_subscriber::Layer;
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::registry::LookupSpan;
+
+/// A closed span: its name and final fields.
+type SpanRecord = (String, BTreeMap<String, String>);
+
+#[derive(Clone, Default)]
+struct Captured {
+    text: Arc<Mutex<Vec<u8>>>,
+    spans: Arc<Mutex<Vec<SpanRecord>>>,
+}
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.text.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+struct Fields(BTreeMap<String, String>);
+
+impl Visit for Fields {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        self.0.insert(
+            field.name().to_owned(),
+            format!("{value:?}").trim_matches('"').to_owned(),
+        );
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0.insert(field.name().to_owned(), value.to_owned());
+    }
+}
+
+/// Keeps every span's final fields, as an exporter would see them.
+struct SpanFields(Captured);
+
+impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> Layer<S> for SpanFields {
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        id: &tracing::span::Id,
+        ctx: Context<'_, S>,
+    ) {
+        let mut fields = Fields(BTreeMap::new());
+        attrs.record(&mut fields);
+        if let Some(span) = ctx.span(id) {
+            span.extensions_mut().insert(fields.0);
+        }
+    }
+    fn on_record(
+        &self,
+        id: &tracing::span::Id,
+        values: &tracing::span::Record<'_>,
+        ctx: Context<'_, S>,
+    ) {
+        if let Some(span) = ctx.span(id) {
+            let mut ext = span.extensions_mut();
+            if let Some(map) = ext.get_mut::<BTreeMap<String, String>>() {
+                let mut fields = Fields(std::mem::take(map));
+                values.record(&mut fields);
+                *map = fields.0;
+            }
+        }
+    }
+    fn on_close(&self, id: tracing::span::Id, ctx: Context<'_, S>) {
+        if let Some(span) = ctx.span(&id)
+            && let Some(map) = span.extensions().get::<BTreeMap<String, String>>()
+        {
+            self.0
+                .spans
+                .lock()
+                .unwrap()
+                .push((span.name().to_owned(), map.clone()));
+        }
+    }
+}
+
+fn api_key_policy() -> PolicyTable {
+    let mut text = PolicyTable::built_in_source().to_owned();
+    text.push_str("\n[[rule]]\nid = \"openai-key\"\nintegrations = [\"openai\"]\ntriggers = [\"*\"]\noperations = [\"*\"]\nflow = \"api_key\"\nprovider = \"openai\"\n");
+    PolicyTable::from_toml("canary.toml", &text).unwrap()
+}
+
+#[tokio::test]
+async fn no_secret_reaches_logs_spans_errors_or_debug() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::registry()
+        .with(SpanFields(captured.clone()))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(move || writer.clone())
+                .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+                .with_ansi(false),
+        )
+        .with(tracing_subscriber::filter::LevelFilter::TRACE);
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let vault = common::vault().await;
+    let resolver = common::builder(&vault)
+        .policy(api_key_policy())
+        .build()
+        .unwrap();
+    let mut secrets: Vec<String> = Vec::new();
+    let mut shown: Vec<String> = Vec::new();
+    let repo: RepoRef = "octo-org/infra".parse().unwrap();
+
+    let alice = common::interactive(&vault, "alice", "canary-1");
+    if let deputy::task::WatSource::Mint(deputy::vault::WatBinding::Jwt(jwt)) = &alice.wat {
+        secrets.push(jwt.expose().to_owned());
+    }
+    let m2m = resolver
+        .resolve_jira_token(&common::headless("canary-2"), Operation::Read)
+        .await
+        .unwrap();
+    let key = resolver
+        .resolve_token(
+            &common::headless("canary-3"),
+            &"openai".parse().unwrap(),
+            Operation::Read,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        key.token.expose(),
+        "sk-dev-local-openai-key",
+        "the known canary value"
+    );
+    let obo = resolver
+        .resolve_aws_native_token(&alice, Operation::Read)
+        .await
+        .unwrap();
+    let err = resolver
+        .resolve_github_token(&alice, Operation::Read, &repo)
+        .await
+        .unwrap_err();
+    let ResolveError::ConsentRequired(consent, _) = &err else {
+        panic!("{err}")
+    };
+    secrets.push(consent.authorization_url.clone());
+    shown.push(format!("{err} {err:?}"));
+    let seen = complete_consent_as_browser(&consent.authorization_url, "alice", "alice")
+        .await
+        .unwrap();
+    resolver
+        .complete_consent(&alice, &Integration::Github, &seen.session_id)
+        .await
+        .unwrap();
+    let three_lo = resolver
+        .resolve_github_token(&alice, Operation::Read, &repo)
+        .await
+        .unwrap();
+    let denied = resolver
+        .resolve_aws_native_token(&common::webhook("bob", "canary-4"), Operation::Write)
+        .await
+        .unwrap_err();
+    shown.push(format!("{denied} {denied:?}"));
+    for resolved in [&m2m, &key, &obo, &three_lo] {
+        secrets.push(resolved.token.expose().to_owned());
+        shown.push(format!("{resolved:?}"));
+    }
+    shown.push(format!("{resolver:?}"));
+    vault.shutdown().await;
+
+    let text = String::from_utf8(captured.text.lock().unwrap().clone()).unwrap();
+    let spans = captured.spans.lock().unwrap().clone();
+    let haystack = format!("{text}\n{spans:?}\n{}", shown.join("\n"));
+    assert!(text.contains("deputy.resolve"), "the capture saw the spans");
+    for secret in &secrets {
+        assert!(!secret.is_empty());
+        assert!(
+            !haystack.contains(secret.as_str()),
+            "a secret leaked: {}…",
+            &secret[..secret.len().min(12)]
+        );
+    }
+    // deputy's own output (span fields, errors, Debug) must not even look like token material.
+    let own = format!("{spans:?}\n{}", shown.join("\n"));
+    let suspicious: Vec<&str> = own
+        .lines()
+        .filter(|l| deputy_core::audit::looks_like_secret(l).is_some())
+        .collect();
+    assert!(
+        suspicious.is_empty(),
+        "token-shaped text in output: {suspicious:#?}"
+    );
+
+    let resolves: Vec<&BTreeMap<String, String>> = spans
+        .iter()
+        .filter(|(n, _)| n == attr::SPAN_RESOLVE)
+        .map(|(_, f)| f)
+        .collect();
+    assert_eq!(resolves.len(), 6);
+    let obo_span = resolves
+        .iter()
+        .find(|f| f.get(attr::FLOW).map(String::as_str) == Some("on_behalf_of"))
+        .unwrap();
+    assert_eq!(obo_span[attr::TASK_ID], "canary-1");
+    assert_eq!(obo_span[attr::USER_ID], "dev+alice");
+    assert_eq!(obo_span[attr::SOURCE], "vault");
+    assert_eq!(
+        obo_span[attr::TOKEN_FINGERPRINT],
+        obo.fingerprint().as_str()
+    );
+    assert!(
+        obo_span[attr::ACTOR_CHAIN_OBSERVED].contains("\"aws-native\""),
+        "{obo_span:?}"
+    );
+    assert!(
+        obo_span[attr::ACTOR_CHAIN_ASSERTED].contains("\"orchestrator\""),
+        "{obo_span:?}"
+    );
+    let consent_span = resolves
+        .iter()
+        .find(|f| f.get(attr::ERROR_KIND).map(String::as_str) == Some("consent_required"))
+        .unwrap();
+    assert_eq!(consent_span[attr::CONSENT], "pending");
+    assert_eq!(consent_span[attr::REPO], "octo-org/infra");
+    let granted = resolves
+        .iter()
+        .find(|f| f.get(attr::CONSENT).map(String::as_str) == Some("granted"))
+        .unwrap();
+    assert_eq!(granted[attr::RULE_ID], "github-interactive-read");
+    for fields in &resolves {
+        for name in fields.keys() {
+            assert!(
+                attr::ALL.contains(&name.as_str()),
+                "span field {name} is not in deputy_core::attr"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn user_ids_can_be_turned_off() {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::registry().with(SpanFields(captured.clone()));
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let vault = common::vault().await;
+    let resolver = common::builder(&vault)
+        .record_user_ids(false)
+        .build()
+        .unwrap();
+    resolver
+        .resolve_aws_native_token(
+            &common::interactive(&vault, "alice", "pii-1"),
+            Operation::Read,
+        )
+        .await
+        .unwrap();
+    let spans = captured.spans.lock().unwrap().clone();
+    let (_, fields) = spans.iter().find(|(n, _)| n == attr::SPAN_RESOLVE).unwrap();
+    assert!(!fields.contains_key(attr::USER_ID));
+    assert!(
+        !fields[attr::ACTOR_CHAIN_ASSERTED].contains("dev+alice"),
+        "{fields:?}"
+    );
+}
