@@ -15,6 +15,7 @@ pub struct Browser {
     session: String,
     base: String,
     profile: PathBuf,
+    closed: bool,
     _driver: ChildGuard,
 }
 
@@ -70,6 +71,7 @@ impl Browser {
             session,
             base,
             profile,
+            closed: false,
             _driver: driver,
         }
     }
@@ -180,13 +182,29 @@ impl Browser {
         );
     }
 
-    pub async fn close(self) {
+    pub async fn close(mut self) {
         let _ = self.http.delete(self.url("")).send().await;
+        self.closed = true;
     }
 }
 
 impl Drop for Browser {
+    /// On a failed test the session is still open: end it with a plain blocking HTTP call so
+    /// chromedriver closes Chromium before the driver process itself is killed.
     fn drop(&mut self) {
+        if !self.closed {
+            use std::io::{Read, Write};
+            let host = self.base.trim_start_matches("http://").to_owned();
+            if let Ok(mut stream) = std::net::TcpStream::connect(&host) {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                let request = format!(
+                    "DELETE /session/{} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    self.session
+                );
+                let _ = stream.write_all(request.as_bytes());
+                let _ = stream.read_to_end(&mut Vec::new());
+            }
+        }
         let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
