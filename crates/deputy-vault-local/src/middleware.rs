@@ -49,7 +49,16 @@ pub async fn identities(
 ) -> Response {
     let operation = operation_name(request.uri().path());
     let mut response = match run(&state, operation, request, next).await {
-        Ok(response) => response,
+        Ok(response) => {
+            if let Some(op) = operation {
+                tracing::debug!(
+                    operation = op,
+                    status = response.status().as_u16(),
+                    "request served"
+                );
+            }
+            response
+        }
         Err(error) => {
             tracing::info!(
                 operation = operation.unwrap_or("-"),

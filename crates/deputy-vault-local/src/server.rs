@@ -50,8 +50,21 @@ impl LocalVault {
             .local_addr()
             .map_err(|e| VaultError::io("reading the bound address", e))?;
         let endpoint = format!("http://{addr}");
-        let store = Store::open(&config.store)?;
-        let idp = Arc::new(DevIdp::new(format!("{endpoint}/idp"), &config.dev_idp)?);
+        // Opening SQLite and generating the RSA key are blocking work: keep them off the runtime.
+        let (store_config, idp_config, issuer) = (
+            config.store.clone(),
+            config.dev_idp.clone(),
+            format!("{endpoint}/idp"),
+        );
+        let (store, idp) = tokio::task::spawn_blocking(move || {
+            Ok::<_, VaultError>((
+                Store::open(&store_config)?,
+                DevIdp::new(issuer, &idp_config)?,
+            ))
+        })
+        .await
+        .map_err(|e| VaultError::Crypto(format!("vault setup task failed: {e}")))??;
+        let idp = Arc::new(idp);
         let registry = Registry::from_config(&config);
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())

@@ -75,8 +75,8 @@ pub struct RefreshGrant {
     pub scope: String,
 }
 
-/// The dev IdP's state.
-#[derive(Debug)]
+/// The dev IdP's state. Its `Debug` output shows only the issuer: codes and refresh tokens
+/// are map keys here.
 pub struct DevIdp {
     issuer: String,
     /// Signing keys.
@@ -90,6 +90,14 @@ pub struct DevIdp {
     /// Refresh tokens, by value.
     pub refresh_tokens: Mutex<HashMap<String, RefreshGrant>>,
     access_token_ttl: u64,
+}
+
+impl std::fmt::Debug for DevIdp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DevIdp")
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
+    }
 }
 
 impl DevIdp {

@@ -250,3 +250,28 @@ async fn user_tokens_can_be_fetched_over_http_by_other_processes() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn debug_output_of_a_running_vault_holds_no_token_material() {
+    let vault = start().await;
+    let client = data_plane(&vault);
+    let wat = workload_wat(&client).await;
+    let token = token_request(
+        &client,
+        &wat,
+        "github-service",
+        aws_sdk_bedrockagentcore::types::Oauth2FlowType::M2M,
+    )
+    .send()
+    .await
+    .unwrap()
+    .access_token()
+    .unwrap()
+    .to_owned();
+    let debug = format!("{vault:?}");
+    assert!(!debug.contains(&token) && !debug.contains(&wat));
+    assert!(
+        !debug.contains("sk-dev-local-openai-key"),
+        "API keys are redacted"
+    );
+}
