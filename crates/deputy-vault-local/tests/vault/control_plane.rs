@@ -327,3 +327,41 @@ async fn api_key_provider_lifecycle() {
         .into_service_error();
     assert!(gone.is_resource_not_found_exception());
 }
+
+#[tokio::test]
+async fn provider_from_explicit_metadata_with_basic_auth() {
+    let vault = start().await;
+    let cp = control_plane(&vault);
+    let issuer = vault.idp_issuer();
+    let metadata =
+        aws_sdk_bedrockagentcorecontrol::types::Oauth2AuthorizationServerMetadata::builder()
+            .issuer(&issuer)
+            .authorization_endpoint(format!("{issuer}/authorize"))
+            .token_endpoint(format!("{issuer}/token"))
+            .build()
+            .unwrap();
+    cp.create_oauth2_credential_provider()
+        .name("by-metadata")
+        .credential_provider_vendor(CredentialProviderVendorType::CustomOauth2)
+        .oauth2_provider_config_input(Oauth2ProviderConfigInput::CustomOauth2ProviderConfig(
+            CustomOauth2ProviderConfigInput::builder()
+                .oauth_discovery(Oauth2Discovery::AuthorizationServerMetadata(metadata))
+                .client_id("meta-client")
+                .client_secret("meta-secret")
+                .client_authentication_method(ClientAuthenticationMethodType::ClientSecretBasic)
+                .build(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    let dp = data_plane(&vault);
+    let wat = workload_wat(&dp).await;
+    let out = token_request(&dp, &wat, "by-metadata", Oauth2FlowType::M2M)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        verify_dev_token(&vault, out.access_token().unwrap()).await["sub"],
+        "meta-client"
+    );
+}

@@ -193,3 +193,40 @@ async fn unknown_oauth_provider_is_resource_not_found() {
         .into_service_error();
     assert!(err.is_resource_not_found_exception(), "{err:?}");
 }
+
+#[tokio::test]
+async fn obo_with_no_client_sends_only_the_actor_token() {
+    let mut config = VaultConfig::development();
+    config.providers.push(
+        toml::from_str(
+            r#"
+            name = "no-client"
+            source = { kind = "dev-idp" }
+            on_behalf_of = { grant_type = "TOKEN_EXCHANGE", actor_token_content = "M2M", no_client = true }
+            "#,
+        )
+        .unwrap(),
+    );
+    let vault = start_with(config).await;
+    let client = data_plane(&vault);
+    let jwt = vault.mint_user_token("bob", "deputy").unwrap();
+    let wat = wat_for_jwt(&client, &jwt).await;
+    let out = token_request(
+        &client,
+        &wat,
+        "no-client",
+        Oauth2FlowType::OnBehalfOfTokenExchange,
+    )
+    .send()
+    .await
+    .unwrap();
+    let claims = verify_dev_token(&vault, out.access_token().unwrap()).await;
+    assert_eq!(
+        claims["act"]["sub"], "no-client",
+        "the actor comes from the M2M actor token"
+    );
+    assert!(
+        claims.get("client_id").is_none(),
+        "no client authenticated the exchange: {claims}"
+    );
+}
