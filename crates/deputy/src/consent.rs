@@ -14,8 +14,11 @@ use std::time::Duration;
 
 use moka::future::Cache;
 
+use deputy_core::Integration;
+
 use crate::error::ConsentRequired;
 use crate::task::Task;
+use crate::vault::WatBinding;
 
 /// A boxed future, so handlers can be trait objects.
 pub type NotifyFuture<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
@@ -64,10 +67,21 @@ pub(crate) struct PendingKey {
     pub scopes: Vec<String>,
 }
 
-/// Consent sessions in flight, shared by every task of one resolver.
+/// What the return-URL callback needs to bind a session: the session and the artifact that
+/// minted the WAT of the task that started it.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingSession {
+    pub session_uri: String,
+    pub binding: WatBinding,
+    pub integration: Integration,
+}
+
+/// Consent sessions in flight, shared by every task of one resolver: by request (so tasks share
+/// one session) and by `customState` (so the return-URL callback can bind it).
 #[derive(Clone)]
 pub(crate) struct PendingConsents {
     sessions: Cache<PendingKey, Arc<ConsentRequired>>,
+    by_state: Cache<String, Arc<PendingSession>>,
 }
 
 impl PendingConsents {
@@ -77,7 +91,20 @@ impl PendingConsents {
                 .max_capacity(100_000)
                 .time_to_live(session_ttl)
                 .build(),
+            by_state: Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(session_ttl)
+                .build(),
         }
+    }
+
+    pub async fn remember_state(&self, state: String, session: PendingSession) {
+        self.by_state.insert(state, Arc::new(session)).await;
+    }
+
+    /// Takes the session for a `customState`: a state is good for one callback.
+    pub async fn take_state(&self, state: &str) -> Option<Arc<PendingSession>> {
+        self.by_state.remove(state).await
     }
 
     pub async fn get(&self, key: &PendingKey) -> Option<Arc<ConsentRequired>> {

@@ -124,6 +124,9 @@ pub enum ResolveError {
         /// What failed.
         reason: String,
     },
+    /// A consent callback did not match a session this resolver started.
+    #[error("consent callback rejected: {0}")]
+    CallbackRejected(String),
     /// The vault rejected the request as malformed or answered something unexpected.
     #[error("{integration}: {source}")]
     Vault {
@@ -173,6 +176,7 @@ impl ResolveError {
             ResolveError::NotFound { .. } => "not_found",
             ResolveError::Unavailable { .. } => "unavailable",
             ResolveError::InvalidToken { .. } => "invalid_token",
+            ResolveError::CallbackRejected(_) => "callback_rejected",
             ResolveError::Vault { .. } => "vault",
         }
     }

@@ -14,6 +14,7 @@
 //! ```
 
 pub mod cache;
+pub mod callback;
 pub mod consent;
 pub mod error;
 mod expiry;

@@ -12,7 +12,7 @@ use deputy_core::{Integration, Operation};
 use tracing::Instrument;
 
 use crate::cache::{CacheKey, CacheOutcome, CachedToken, TokenCache};
-use crate::consent::{ConsentHandler, ConsentWait, PendingConsents, PendingKey};
+use crate::consent::{ConsentHandler, ConsentWait, PendingConsents, PendingKey, PendingSession};
 use crate::error::{ConsentRequired, ResolveError};
 use crate::expiry::token_expiry;
 use crate::repo_auth::{RepoAuthorizer, RepoDecision};
@@ -284,6 +284,28 @@ impl Resolver {
             .map_err(|e| ResolveError::from_vault(integration, e))
     }
 
+    /// Binds a consent session from the return-URL callback: `custom_state` must be one this
+    /// resolver issued for `session_uri` (each is good once, until the session expires).
+    pub async fn complete_consent_callback(
+        &self,
+        session_uri: &str,
+        custom_state: &str,
+    ) -> Result<(), ResolveError> {
+        let Some(pending) = self.inner.pending.take_state(custom_state).await else {
+            return Err(ResolveError::CallbackRejected("custom_state is unknown, already used or expired (possible CSRF); nothing was bound".into()));
+        };
+        if pending.session_uri != session_uri {
+            return Err(ResolveError::CallbackRejected(
+                "session_id does not match the session this custom_state was issued for".into(),
+            ));
+        }
+        self.inner
+            .vault
+            .complete_consent(session_uri, &pending.binding)
+            .await
+            .map_err(|e| ResolveError::from_vault(&pending.integration, e))
+    }
+
     async fn resolve_in_span(
         &self,
         task: &Task,
@@ -488,6 +510,7 @@ impl Resolver {
                     Some(k) => inner.pending.get(k).await,
                     None => None,
                 };
+                let new_state = (pending_key.is_some() && pending.is_none()).then(random_state);
                 let request = OAuth2Request {
                     provider: provider.clone(),
                     flow: wire,
@@ -497,7 +520,7 @@ impl Resolver {
                     return_url: pending_key.as_ref().and(inner.return_url.clone()),
                     session_uri: pending.as_ref().map(|p| p.session_uri.clone()),
                     force_authentication: false,
-                    custom_state: None,
+                    custom_state: new_state.clone(),
                 };
                 match inner
                     .vault
@@ -536,6 +559,16 @@ impl Resolver {
                                     scopes: decision.scopes.clone(),
                                 };
                                 inner.pending.insert(key, consent.clone()).await;
+                                if let (Some(state), Some(binding)) =
+                                    (new_state, task.wat.binding())
+                                {
+                                    let session = PendingSession {
+                                        session_uri: consent.session_uri.clone(),
+                                        binding: binding.clone(),
+                                        integration: integration.clone(),
+                                    };
+                                    inner.pending.remember_state(state, session).await;
+                                }
                                 consent
                             }
                             _ => {
@@ -582,6 +615,15 @@ impl Resolver {
             observed,
         })
     }
+}
+
+/// 128 random bits, hex: the `customState` that ties a callback to the session it started.
+fn random_state() -> String {
+    let mut bytes = [0u8; 16];
+    // aws-lc-rs's system RNG; on the (never observed) failure the state is still unique per
+    // process because the callback also checks the session it was issued for.
+    let _ = aws_lc_rs::rand::fill(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn sorted(items: &[String]) -> Vec<String> {
