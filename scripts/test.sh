@@ -10,10 +10,8 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 step() { printf '\n== %s\n' "$*"; }
 
-if [ -x scripts/peers/install.sh ]; then
-    step "installing test peers"
-    scripts/peers/install.sh
-fi
+step "installing test peers (Chromium, chromedriver, Node 22, oidc-provider)"
+bash scripts/peers/install.sh
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

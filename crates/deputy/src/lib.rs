@@ -19,6 +19,7 @@ pub mod consent;
 pub mod error;
 mod expiry;
 mod integrations;
+pub mod otel;
 pub mod repo_auth;
 mod resolved;
 mod resolver;

@@ -457,7 +457,7 @@ impl Resolver {
         if decision.flow.needs_user()
             && let Some(user) = task.ctx.user()
         {
-            key = key.user(user.as_str());
+            key = key.user(&task.wat.principal(user.as_str()));
         }
         key
     }
@@ -499,10 +499,8 @@ impl Resolver {
                 let pending_key = (*flow == Flow::UserFederation).then(|| PendingKey {
                     workload: inner.workload.clone(),
                     user: task
-                        .ctx
-                        .user()
-                        .map(|u| u.as_str().to_owned())
-                        .unwrap_or_default(),
+                        .wat
+                        .principal(task.ctx.user().map_or("", |u| u.as_str())),
                     provider: provider.clone(),
                     scopes: sorted(&decision.scopes),
                 });

@@ -34,6 +34,21 @@ impl WatSource {
         }
     }
 
+    /// Who the vault will see as the user: the task's user qualified by how the WAT was bound.
+    ///
+    /// The vault keeps a verified JWT user (`iss`+`sub`) and a caller-supplied user id apart,
+    /// and so must every cache and consent session: otherwise a webhook that merely *asserts*
+    /// a user could be served a token the verified user consented to.
+    pub fn principal(&self, user: &str) -> String {
+        let kind = match self.binding() {
+            Some(WatBinding::Jwt(_)) => "jwt",
+            Some(WatBinding::UserId(_)) => "user-id",
+            Some(WatBinding::Workload) => "workload",
+            None => "runtime",
+        };
+        format!("{kind}:{user}")
+    }
+
     /// Whether the WAT is bound to a verified user JWT (what on-behalf-of requires).
     pub fn is_jwt_bound(&self) -> bool {
         matches!(self.binding(), Some(WatBinding::Jwt(_)))

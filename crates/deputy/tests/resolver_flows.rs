@@ -441,3 +441,74 @@ async fn concurrent_resolves_make_one_vault_call_per_key() {
     }
     assert_eq!(vault.call_count("GetResourceOauth2Token"), 1 + 100);
 }
+
+#[tokio::test]
+async fn every_cell_of_the_built_in_table_works_on_the_development_vault() {
+    let vault = common::vault().await;
+    let allow = Arc::new(Fixed(RepoDecision::Allow {
+        decided_at: SystemTime::now(),
+    }));
+    let resolver = common::builder(&vault)
+        .repo_authorizer(allow, Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let tasks = [
+        common::interactive(&vault, "alice", "cell-i"),
+        common::webhook("alice", "cell-w"),
+        common::headless("cell-h"),
+    ];
+    for integration in Integration::BUILT_IN {
+        for task in &tasks {
+            let mut task = task.clone();
+            task.ctx.repo = Some(repo());
+            for op in Operation::ALL {
+                match resolver.resolve_token(&task, &integration, op).await {
+                    Ok(token) => assert!(!token.token.expose().is_empty()),
+                    Err(ResolveError::ConsentRequired(..) | ResolveError::PolicyDenied { .. }) => {}
+                    Err(other) => {
+                        panic!("{integration} {:?} {op}: {other}", task.ctx.trigger.kind())
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_asserted_user_never_gets_the_verified_users_token() {
+    let vault = common::vault().await;
+    let resolver = common::builder(&vault).build().unwrap();
+    let verified = common::interactive(&vault, "alice", "t-verified");
+    let Err(ResolveError::ConsentRequired(consent, _)) = resolver
+        .resolve_linear_token(&verified, Operation::Write)
+        .await
+    else {
+        panic!("expected consent")
+    };
+    let seen = complete_consent_as_browser(&consent.authorization_url, "alice", "alice")
+        .await
+        .unwrap();
+    resolver
+        .complete_consent(&verified, &Integration::Linear, &seen.session_id)
+        .await
+        .unwrap();
+    let token = resolver
+        .resolve_linear_token(&verified, Operation::Write)
+        .await
+        .unwrap();
+    // A webhook that merely claims to be Alice gets neither the cached token nor her session.
+    let asserted = common::webhook("alice", "t-asserted");
+    let err = resolver
+        .resolve_linear_token(&asserted, Operation::Write)
+        .await
+        .unwrap_err();
+    let ResolveError::ConsentRequired(own, _) = &err else {
+        panic!("{err}")
+    };
+    assert_ne!(own.session_uri, consent.session_uri);
+    let again = resolver
+        .resolve_linear_token(&verified, Operation::Write)
+        .await
+        .unwrap();
+    assert_eq!(again.token, token.token);
+}
