@@ -1,11 +1,19 @@
 //! The `deputy` command.
 
+mod demo;
 mod explain;
 mod policy;
+mod resolve_cmd;
+mod sdk;
+mod span_log;
+mod vault_cmd;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
 /// deputy: per-task, per-user delegated credentials for agent code.
 #[derive(Debug, Parser)]
@@ -17,11 +25,18 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the whole story on a local vault: 3LO, cache, M2M, consent gate, OBO, denial, spans.
+    Demo(demo::DemoArgs),
     /// Show which flow the decision table picks for a request, and why.
     Explain(explain::ExplainArgs),
     /// Check, show or print decision tables.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
+    /// Resolve one token against a vault.
+    Resolve(Box<resolve_cmd::ResolveArgs>),
+    /// Run the local Token Vault, or get development user tokens from it.
+    #[command(subcommand)]
+    Vault(vault_cmd::VaultCommand),
 }
 
 fn main() -> ExitCode {
@@ -29,6 +44,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Explain(args) => explain::run(&args),
         Command::Policy(command) => policy::run(&command),
+        command => run_async(command),
     };
     match result {
         Ok(code) => code,
@@ -37,4 +53,43 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn run_async(command: Command) -> Result<ExitCode, String> {
+    let runtime = tokio::runtime::Runtime::new()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let spans = span_log::SpanLog::default();
+    let export = if deputy::otel::otlp_configured() {
+        Some(deputy::otel::otlp_layer().map_err(|e| e.to_string())?)
+    } else {
+        None
+    };
+    let (otel_layer, provider) = match export {
+        Some(e) => (Some(e.layer), Some(e.provider)),
+        None => (None, None),
+    };
+    tracing_subscriber::registry()
+        .with(spans.clone())
+        .with(otel_layer)
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(
+                    EnvFilter::try_from_env("DEPUTY_LOG").unwrap_or_else(|_| EnvFilter::new("off")),
+                ),
+        )
+        .try_init()
+        .map_err(|e| format!("cannot install the tracing subscriber: {e}"))?;
+    let result = runtime.block_on(async {
+        match command {
+            Command::Demo(args) => demo::run(&args, &spans).await.map(|()| ExitCode::SUCCESS),
+            Command::Resolve(args) => resolve_cmd::run(&args).await,
+            Command::Vault(command) => vault_cmd::run(command).await,
+            Command::Explain(_) | Command::Policy(_) => Ok(ExitCode::SUCCESS),
+        }
+    });
+    if let Some(provider) = provider {
+        let _ = provider.shutdown();
+    }
+    result
 }

@@ -286,7 +286,6 @@ fn classify_word(word: &str) -> Option<SecretShape> {
     None
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

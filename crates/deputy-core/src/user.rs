@@ -147,6 +147,13 @@ fn validate_prefix(prefix: &str) -> Result<(), UserIdError> {
     }
 }
 
+impl std::str::FromStr for UserId {
+    type Err = UserIdError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        UserId::parse(s)
+    }
+}
+
 impl fmt::Debug for UserId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "UserId({})", self.value)

@@ -1,0 +1,194 @@
+//! `deputy resolve`: one resolve against a vault, as an operator runs it.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+use deputy::consent::{ConsentHandler, ConsentWait, NotifyFuture};
+use deputy::task::{Task, WatSource};
+use deputy::vault::WatBinding;
+use deputy::{ResolveError, Resolver, UserToken};
+use deputy_core::{Integration, Operation, RepoRef, TaskContext, TaskId, Trigger, UserId};
+use deputy_vault_local::fetch_user_token;
+
+use crate::policy::PolicySource;
+
+/// Arguments of `deputy resolve`.
+#[derive(Debug, Args)]
+pub struct ResolveArgs {
+    /// The integration: github, linear, jira, slack, aws-native, or a custom one.
+    integration: Integration,
+    /// read or write.
+    #[arg(long = "op")]
+    operation: Operation,
+    /// The repository (`owner/name`), for GitHub and repository-scoped writes.
+    #[arg(long)]
+    repo: Option<RepoRef>,
+    /// Interactive task for this development-IdP user (the JWT is fetched from the vault's dev IdP).
+    #[arg(long, conflicts_with_all = ["webhook_user", "headless"])]
+    user: Option<String>,
+    /// Webhook task asserting this user id (`<idp>+<sub>`).
+    #[arg(long, conflicts_with = "headless")]
+    webhook_user: Option<UserId>,
+    /// Headless task (no user).
+    #[arg(long)]
+    headless: bool,
+    /// The task id.
+    #[arg(long, default_value = "cli")]
+    task_id: String,
+    /// The workload identity to act as.
+    #[arg(long, env = "DEPUTY_WORKLOAD", default_value = "deputy-agent")]
+    workload: String,
+    /// A local vault endpoint; the real AgentCore endpoint of the region when absent.
+    #[arg(long, env = "DEPUTY_VAULT_ENDPOINT")]
+    endpoint: Option<String>,
+    /// The AWS region.
+    #[arg(long)]
+    region: Option<String>,
+    #[command(flatten)]
+    source: PolicySource,
+    /// The consent return URL (must be on the workload's allow-list), e.g.
+    /// `http://127.0.0.1:8788/deputy/callback`.
+    #[arg(long, env = "DEPUTY_RETURN_URL")]
+    return_url: Option<String>,
+    /// When consent is needed, serve the return URL locally and wait for it (up to SECONDS).
+    #[arg(long, value_name = "SECONDS", requires = "return_url")]
+    wait: Option<u64>,
+    /// Print the token itself on stdout (only it), for piping into a tool.
+    #[arg(long)]
+    print_token: bool,
+}
+
+/// Runs `deputy resolve`: 0 with a token, 3 when consent is needed, 1 on other errors.
+pub async fn run(args: &ResolveArgs) -> Result<ExitCode, String> {
+    let policy = args.source.load()?;
+    let vault = crate::sdk::vault_client(args.endpoint.as_deref(), args.region.as_deref()).await;
+    let mut builder = Resolver::builder()
+        .policy(policy)
+        .vault(vault)
+        .workload(&args.workload);
+    if let Some(url) = &args.return_url {
+        builder = builder.return_url(url);
+    }
+    let resolver = builder.build().map_err(|e| e.to_string())?;
+    let task = task(args).await?;
+    let result = match (args.wait, &args.return_url) {
+        (Some(seconds), Some(url)) => {
+            wait_for_consent(&resolver, &task, args, url, seconds).await?
+        }
+        _ => {
+            resolver
+                .resolve_token(&task, &args.integration, args.operation)
+                .await
+        }
+    };
+    match result {
+        Ok(token) if args.print_token => {
+            println!("{}", token.token.expose());
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(token) => {
+            let expires = token
+                .expires_at
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            println!(
+                "token {} via {} (rule {}, provider {}), source {}, expires at {expires}",
+                token.fingerprint(),
+                token.flow,
+                token.rule_id,
+                token.provider.as_deref().unwrap_or("-"),
+                token.source.name()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(ResolveError::ConsentRequired(consent, integration)) => {
+            eprintln!(
+                "{integration}: consent required from provider {:?}. Open:\n{}",
+                consent.provider, consent.authorization_url
+            );
+            Ok(ExitCode::from(3))
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Serves the return URL with deputy's callback router and waits for the user's consent.
+async fn wait_for_consent(
+    resolver: &Resolver,
+    task: &Task,
+    args: &ResolveArgs,
+    return_url: &str,
+    seconds: u64,
+) -> Result<Result<deputy::ResolvedToken, ResolveError>, String> {
+    let url =
+        reqwest::Url::parse(return_url).map_err(|e| format!("--return-url {return_url}: {e}"))?;
+    let addr = format!(
+        "{}:{}",
+        url.host_str().unwrap_or("127.0.0.1"),
+        url.port_or_known_default().unwrap_or(80)
+    );
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .map_err(|e| format!("cannot serve the return URL on {addr}: {e}"))?;
+    let app = deputy::callback::consent_callback_router(resolver.clone(), url.path());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let wait = ConsentWait {
+        timeout: Duration::from_secs(seconds),
+        ..ConsentWait::default()
+    };
+    Ok(resolver
+        .resolve_token_waiting(task, &args.integration, args.operation, &PrintLink, wait)
+        .await)
+}
+
+/// Shows the consent link on stderr for the person at the terminal.
+struct PrintLink;
+
+impl ConsentHandler for PrintLink {
+    fn notify<'a>(
+        &'a self,
+        consent: &'a deputy::ConsentRequired,
+        _task: &'a Task,
+    ) -> NotifyFuture<'a> {
+        Box::pin(async move {
+            eprintln!(
+                "consent required from provider {:?}; open this link and approve:\n{}",
+                consent.provider, consent.authorization_url
+            );
+        })
+    }
+}
+
+async fn task(args: &ResolveArgs) -> Result<Task, String> {
+    let task_id = TaskId::new(&args.task_id).map_err(|e| e.to_string())?;
+    let (trigger, binding) = if let Some(user) = &args.user {
+        let endpoint = args
+            .endpoint
+            .as_deref()
+            .ok_or("--user fetches a dev IdP token and needs --endpoint (a local vault)")?;
+        let jwt = fetch_user_token(endpoint, user, user, "deputy")
+            .await
+            .map_err(|e| e.to_string())?;
+        let id = UserId::from_parts("dev", user).map_err(|e| e.to_string())?;
+        (
+            Trigger::Interactive { user: id },
+            WatBinding::Jwt(UserToken::new(jwt)),
+        )
+    } else if let Some(user) = &args.webhook_user {
+        (
+            Trigger::Webhook {
+                asserted_user: Some(user.clone()),
+            },
+            WatBinding::UserId(user.clone()),
+        )
+    } else if args.headless {
+        (Trigger::Headless, WatBinding::Workload)
+    } else {
+        return Err("say who the task is for: --user NAME, --webhook-user ID or --headless".into());
+    };
+    let mut ctx = TaskContext::new(task_id, trigger);
+    ctx.repo = args.repo.clone();
+    Ok(Task::new(ctx, WatSource::Mint(binding)))
+}

@@ -1,0 +1,225 @@
+//! `deputy demo`, `deputy vault serve|token` and `deputy resolve` as processes.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn deputy() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_deputy"));
+    cmd.env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("DEPUTY_VAULT_ENDPOINT");
+    cmd
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_demo_walks_every_step_and_prints_no_token() {
+    let out = deputy().arg("demo").output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    for expected in [
+        "via user_federation (rule github-interactive-read), source vault",
+        "via user_federation (rule github-interactive-read), source cache",
+        "via m2m (rule service-read), source vault",
+        "fail closed: consent required from provider \"github\"",
+        "via on_behalf_of (rule aws-native-obo)",
+        "acted for by aws-native",
+        "refused (policy_denied)",
+        "\"deputy.cache\":\"hit\"",
+        "\"deputy.actor_chain.observed\"",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "missing {expected:?} in:\n{stdout}"
+        );
+    }
+    let spans = stdout.lines().filter(|l| l.starts_with('{')).count();
+    assert_eq!(spans, 7, "{stdout}");
+    for line in stdout.lines().chain(stderr.lines()) {
+        assert!(
+            deputy_core::audit::looks_like_secret(line).is_none(),
+            "token-shaped output: {line}"
+        );
+    }
+}
+
+struct Serve(Child);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve() -> (Serve, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = deputy()
+        .args(["vault", "serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "vault serve did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (Serve(child), endpoint)
+}
+
+#[test]
+fn serve_token_and_resolve_work_across_processes() {
+    let (_serve, endpoint) = serve();
+    let out = deputy()
+        .args(["vault", "token", "--user", "alice", "--endpoint", &endpoint])
+        .output()
+        .unwrap();
+    let (jwt, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(jwt.trim().split('.').count(), 3, "a JWT");
+
+    let out = deputy()
+        .args([
+            "resolve",
+            "linear",
+            "--op",
+            "read",
+            "--headless",
+            "--endpoint",
+            &endpoint,
+        ])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.starts_with("token sha256:") && stdout.contains("via m2m (rule service-read"),
+        "{stdout}"
+    );
+
+    let out = deputy()
+        .args([
+            "resolve",
+            "github",
+            "--op",
+            "read",
+            "--user",
+            "alice",
+            "--repo",
+            "o/r",
+            "--endpoint",
+            &endpoint,
+        ])
+        .args(["--return-url", "http://127.0.0.1:9/deputy/callback"])
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("consent required from provider \"github\"")
+            && stderr.contains("/idp/authorize"),
+        "{stderr}"
+    );
+
+    let out = deputy()
+        .args([
+            "resolve",
+            "aws-native",
+            "--op",
+            "write",
+            "--webhook-user",
+            "dev+alice",
+            "--endpoint",
+            &endpoint,
+        ])
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.contains("denied by rule \"aws-native-webhook-write\""),
+        "{stderr}"
+    );
+
+    let out = deputy()
+        .args(["resolve", "linear", "--op", "read", "--endpoint", &endpoint])
+        .output()
+        .unwrap();
+    assert!(
+        text(&out)
+            .1
+            .contains("--user NAME, --webhook-user ID or --headless")
+    );
+}
+
+#[tokio::test]
+async fn resolve_waits_for_consent_through_its_own_return_url() {
+    use std::io::{BufRead, BufReader};
+    let (_serve, endpoint) = serve();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let return_url = format!("http://127.0.0.1:{port}/deputy/callback");
+    let mut child = deputy()
+        .args([
+            "resolve",
+            "slack",
+            "--op",
+            "read",
+            "--user",
+            "bob",
+            "--endpoint",
+            &endpoint,
+            "--return-url",
+            &return_url,
+            "--wait",
+            "30",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let link = tokio::task::spawn_blocking(move || {
+        BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .find(|l| l.starts_with("http"))
+            .expect("a consent link")
+    })
+    .await
+    .unwrap();
+    let seen = deputy_vault_local::complete_consent_as_browser(&link, "bob", "bob")
+        .await
+        .unwrap();
+    let page = reqwest::get(&seen.return_url).await.unwrap();
+    assert_eq!(page.status(), 200);
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("via user_federation (rule slack-interactive"),
+        "{stdout}"
+    );
+}
