@@ -1,0 +1,150 @@
+//! Building a [`Resolver`].
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use deputy_core::policy::PolicyTable;
+
+use super::{Inner, Resolver};
+use crate::cache::TokenCache;
+use crate::consent::PendingConsents;
+use crate::repo_auth::RepoAuthorizer;
+use crate::vault::TokenVault;
+use crate::verify::TokenVerifier;
+
+/// Why a resolver could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BuildError {
+    /// A required setting is missing.
+    #[error("resolver needs {0}; set it on the builder")]
+    Missing(&'static str),
+}
+
+/// Builds a [`Resolver`].
+#[derive(Default)]
+pub struct ResolverBuilder {
+    policy: Option<PolicyTable>,
+    vault: Option<TokenVault>,
+    workload: Option<String>,
+    orchestrator: Option<String>,
+    cache_entries: Option<u64>,
+    cache_buffer: Option<Duration>,
+    session_ttl: Option<Duration>,
+    return_url: Option<String>,
+    opaque_token_ttl: Option<Duration>,
+    repo_authorizer: Option<Arc<dyn RepoAuthorizer>>,
+    repo_decision_max_age: Option<Duration>,
+    verifiers: HashMap<String, TokenVerifier>,
+    record_user_ids: Option<bool>,
+}
+
+impl ResolverBuilder {
+    /// The decision table (default: the built-in table).
+    pub fn policy(mut self, policy: PolicyTable) -> Self {
+        self.policy = Some(policy);
+        self
+    }
+
+    /// The Token Vault client (required).
+    pub fn vault(mut self, vault: TokenVault) -> Self {
+        self.vault = Some(vault);
+        self
+    }
+
+    /// The workload identity this agent runs as (required); it is also the asserted agent actor.
+    pub fn workload(mut self, name: impl Into<String>) -> Self {
+        self.workload = Some(name.into());
+        self
+    }
+
+    /// The orchestrating workload, recorded in the asserted actor chain.
+    pub fn orchestrator(mut self, name: impl Into<String>) -> Self {
+        self.orchestrator = Some(name.into());
+        self
+    }
+
+    /// Cache size (default 100,000 tokens) and refresh buffer before expiry (default 60 s).
+    pub fn cache(mut self, max_entries: u64, buffer: Duration) -> Self {
+        self.cache_entries = Some(max_entries);
+        self.cache_buffer = Some(buffer);
+        self
+    }
+
+    /// The return URL for user federation (must be on the workload's allow-list).
+    pub fn return_url(mut self, url: impl Into<String>) -> Self {
+        self.return_url = Some(url.into());
+        self
+    }
+
+    /// How long a pending consent session is reused (default 10 minutes, as the vault's).
+    pub fn consent_session_ttl(mut self, ttl: Duration) -> Self {
+        self.session_ttl = Some(ttl);
+        self
+    }
+
+    /// How long an opaque (non-JWT) token is reused (default 10 minutes).
+    pub fn opaque_token_ttl(mut self, ttl: Duration) -> Self {
+        self.opaque_token_ttl = Some(ttl);
+        self
+    }
+
+    /// The repository authorizer for rules with `repo_authorization`, and how old an allow may be
+    /// (default 5 minutes).
+    pub fn repo_authorizer(
+        mut self,
+        authorizer: Arc<dyn RepoAuthorizer>,
+        max_age: Duration,
+    ) -> Self {
+        self.repo_authorizer = Some(authorizer);
+        self.repo_decision_max_age = Some(max_age);
+        self
+    }
+
+    /// Verifies tokens from `provider` (on-behalf-of tokens must have a verifier).
+    pub fn verifier(mut self, provider: impl Into<String>, verifier: TokenVerifier) -> Self {
+        self.verifiers.insert(provider.into(), verifier);
+        self
+    }
+
+    /// Whether spans carry user ids (default true); turn off where they count as PII.
+    pub fn record_user_ids(mut self, on: bool) -> Self {
+        self.record_user_ids = Some(on);
+        self
+    }
+
+    /// Builds the resolver.
+    pub fn build(self) -> Result<Resolver, BuildError> {
+        let policy = match self.policy {
+            Some(p) => p,
+            None => PolicyTable::built_in().map_err(|_| BuildError::Missing("a valid policy"))?,
+        };
+        let session_ttl = self.session_ttl.unwrap_or(Duration::from_secs(600));
+        Ok(Resolver {
+            inner: Arc::new(Inner {
+                policy,
+                vault: self
+                    .vault
+                    .ok_or(BuildError::Missing("a Token Vault client (vault)"))?,
+                workload: self
+                    .workload
+                    .ok_or(BuildError::Missing("a workload name (workload)"))?,
+                orchestrator: self.orchestrator,
+                cache: TokenCache::new(
+                    self.cache_entries.unwrap_or(100_000),
+                    self.cache_buffer.unwrap_or(Duration::from_secs(60)),
+                ),
+                pending: PendingConsents::new(session_ttl),
+                session_ttl,
+                return_url: self.return_url,
+                opaque_token_ttl: self.opaque_token_ttl.unwrap_or(Duration::from_secs(600)),
+                repo_authorizer: self.repo_authorizer,
+                repo_decision_max_age: self
+                    .repo_decision_max_age
+                    .unwrap_or(Duration::from_secs(300)),
+                verifiers: self.verifiers,
+                record_user_ids: self.record_user_ids.unwrap_or(true),
+            }),
+        })
+    }
+}

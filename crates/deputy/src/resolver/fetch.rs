@@ -1,0 +1,168 @@
+//! Fetching a token from the vault on a cache miss, consent sessions included.
+
+use std::time::SystemTime;
+
+use deputy_core::Integration;
+use deputy_core::flow::Flow;
+use deputy_core::policy::Decision;
+
+use super::Resolver;
+use crate::cache::CachedToken;
+use crate::consent::{PendingKey, PendingSession};
+use crate::error::{ConsentRequired, ResolveError};
+use crate::expiry::token_expiry;
+use crate::task::Task;
+use crate::vault::{OAuth2Outcome, OAuth2Request};
+
+impl Resolver {
+    pub(super) async fn fetch(
+        &self,
+        task: &Task,
+        integration: &Integration,
+        decision: &Decision,
+    ) -> Result<CachedToken, ResolveError> {
+        let inner = &self.inner;
+        let provider = decision.provider.clone().unwrap_or_default();
+        let wat = self.wat(task, integration).await?;
+        let vault_err = |e| ResolveError::from_vault(integration, e);
+        let token = match &decision.flow {
+            Flow::ApiKey => inner
+                .vault
+                .api_key(&wat, &provider)
+                .await
+                .map_err(vault_err)?,
+            flow => {
+                let wire = flow.oauth2_flow().unwrap_or("M2M");
+                let pending_key = (*flow == Flow::UserFederation).then(|| PendingKey {
+                    workload: inner.workload.clone(),
+                    user: task
+                        .wat
+                        .principal(task.ctx.user().map_or("", |u| u.as_str())),
+                    provider: provider.clone(),
+                    scopes: sorted(&decision.scopes),
+                });
+                let pending = match &pending_key {
+                    Some(k) => inner.pending.get(k).await,
+                    None => None,
+                };
+                let new_state = (pending_key.is_some() && pending.is_none()).then(random_state);
+                let request = OAuth2Request {
+                    provider: provider.clone(),
+                    flow: wire,
+                    scopes: decision.scopes.clone(),
+                    audiences: decision.audiences.clone(),
+                    resources: decision.resources.clone(),
+                    return_url: pending_key.as_ref().and(inner.return_url.clone()),
+                    session_uri: pending.as_ref().map(|p| p.session_uri.clone()),
+                    force_authentication: false,
+                    custom_state: new_state.clone(),
+                };
+                match inner
+                    .vault
+                    .oauth2_token(&wat, &request)
+                    .await
+                    .map_err(vault_err)?
+                {
+                    OAuth2Outcome::Token(token) => {
+                        if let Some(k) = &pending_key {
+                            inner.pending.remove(k).await;
+                        }
+                        token
+                    }
+                    OAuth2Outcome::Consent { failed: true, .. } => {
+                        if let Some(k) = &pending_key {
+                            inner.pending.remove(k).await;
+                        }
+                        return Err(ResolveError::ConsentFailed {
+                            integration: integration.clone(),
+                            provider,
+                        });
+                    }
+                    OAuth2Outcome::Consent {
+                        authorization_url,
+                        session_uri,
+                        ..
+                    } => {
+                        let consent = match (pending, authorization_url, session_uri, pending_key) {
+                            (Some(existing), _, _, _) => (*existing).clone(),
+                            (None, Some(url), Some(session), Some(key)) => {
+                                let consent = ConsentRequired {
+                                    authorization_url: url,
+                                    session_uri: session,
+                                    expires_at: SystemTime::now() + inner.session_ttl,
+                                    provider: provider.clone(),
+                                    scopes: decision.scopes.clone(),
+                                };
+                                inner.pending.insert(key, consent.clone()).await;
+                                if let (Some(state), Some(binding)) =
+                                    (new_state, task.wat.binding())
+                                {
+                                    let session = PendingSession {
+                                        session_uri: consent.session_uri.clone(),
+                                        binding: binding.clone(),
+                                        integration: integration.clone(),
+                                    };
+                                    inner.pending.remember_state(state, session).await;
+                                }
+                                consent
+                            }
+                            _ => {
+                                return Err(ResolveError::InvalidToken {
+                                    integration: integration.clone(),
+                                    provider,
+                                    reason: format!(
+                                        "the vault asked for consent on a {} flow, or without an authorization URL",
+                                        flow.name()
+                                    ),
+                                });
+                            }
+                        };
+                        return Err(ResolveError::ConsentRequired(
+                            Box::new(consent),
+                            integration.clone(),
+                        ));
+                    }
+                }
+            }
+        };
+        let observed = match (&decision.flow, inner.verifiers.get(&provider)) {
+            (_, Some(verifier)) => {
+                Some(verifier.verify(token.expose()).await.map_err(|reason| {
+                    ResolveError::InvalidToken {
+                        integration: integration.clone(),
+                        provider: provider.clone(),
+                        reason,
+                    }
+                })?)
+            }
+            (Flow::OnBehalfOf { .. }, None) => {
+                return Err(ResolveError::InvalidToken {
+                    integration: integration.clone(),
+                    provider,
+                    reason: "on-behalf-of tokens must be verified, and no verifier is configured for this provider".into(),
+                });
+            }
+            _ => None,
+        };
+        Ok(CachedToken {
+            expires_at: token_expiry(token.expose(), SystemTime::now(), inner.opaque_token_ttl),
+            token,
+            observed,
+        })
+    }
+}
+/// 128 random bits, hex: the `customState` that ties a callback to the session it started.
+fn random_state() -> String {
+    let mut bytes = [0u8; 16];
+    // aws-lc-rs's system RNG; on the (never observed) failure the state is still unique per
+    // process because the callback also checks the session it was issued for.
+    let _ = aws_lc_rs::rand::fill(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn sorted(items: &[String]) -> Vec<String> {
+    let mut v = items.to_vec();
+    v.sort();
+    v.dedup();
+    v
+}

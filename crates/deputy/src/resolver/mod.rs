@@ -1,0 +1,254 @@
+//! The resolver: decision table → cache → Token Vault → verification → span.
+
+mod builder;
+mod checks;
+mod fetch;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use deputy_core::actor::AssertedChain;
+use deputy_core::audit::{ConsentOutcome, CredentialSource};
+use deputy_core::flow::Flow;
+use deputy_core::policy::{Decision, PolicyTable};
+use deputy_core::{Integration, Operation};
+use tracing::Instrument;
+
+use crate::cache::{CacheKey, CacheOutcome, TokenCache};
+use crate::consent::{ConsentHandler, ConsentWait, PendingConsents};
+use crate::error::ResolveError;
+use crate::repo_auth::RepoAuthorizer;
+use crate::task::{Task, WatSource};
+use crate::telemetry;
+use crate::vault::TokenVault;
+use crate::verify::TokenVerifier;
+use crate::{ResolvedToken, WorkloadAccessToken};
+
+pub use builder::{BuildError, ResolverBuilder};
+
+/// Resolves per-task, per-user credentials. Cheap to clone; share one per process.
+///
+/// Build it with [`Resolver::builder`]; call `resolve_<integration>_token` (or
+/// [`Resolver::resolve_token`] for custom integrations) once per credential a task needs.
+#[derive(Clone)]
+pub struct Resolver {
+    pub(super) inner: Arc<Inner>,
+}
+
+pub(super) struct Inner {
+    pub(super) policy: PolicyTable,
+    pub(super) vault: TokenVault,
+    pub(super) workload: String,
+    pub(super) orchestrator: Option<String>,
+    pub(super) cache: TokenCache,
+    pub(super) pending: PendingConsents,
+    pub(super) session_ttl: Duration,
+    pub(super) return_url: Option<String>,
+    pub(super) opaque_token_ttl: Duration,
+    pub(super) repo_authorizer: Option<Arc<dyn RepoAuthorizer>>,
+    pub(super) repo_decision_max_age: Duration,
+    pub(super) verifiers: HashMap<String, TokenVerifier>,
+    pub(super) record_user_ids: bool,
+}
+
+impl std::fmt::Debug for Resolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Resolver")
+            .field("workload", &self.inner.workload)
+            .field("cache", &self.inner.cache)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Resolver {
+    /// A builder.
+    pub fn builder() -> ResolverBuilder {
+        ResolverBuilder::default()
+    }
+
+    /// The decision table in use.
+    pub fn policy(&self) -> &PolicyTable {
+        &self.inner.policy
+    }
+
+    /// Resolves a token for any integration (custom ones included). Never blocks on consent:
+    /// a pending consent is [`ResolveError::ConsentRequired`].
+    pub async fn resolve_token(
+        &self,
+        task: &Task,
+        integration: &Integration,
+        op: Operation,
+    ) -> Result<ResolvedToken, ResolveError> {
+        let span = telemetry::resolve_span(task, integration, op, self.inner.record_user_ids);
+        let result = self
+            .resolve_in_span(task, integration, op, &span)
+            .instrument(span.clone())
+            .await;
+        match &result {
+            Ok(resolved) => {
+                let consent = if resolved.flow == Flow::UserFederation {
+                    ConsentOutcome::Granted
+                } else {
+                    ConsentOutcome::NotRequired
+                };
+                telemetry::record_success(&span, resolved, consent);
+            }
+            Err(error) => telemetry::record_error(&span, error),
+        }
+        result
+    }
+
+    /// Like [`Resolver::resolve_token`], but when consent is needed it notifies `handler` once
+    /// and polls with backoff until a token, a failed session, or `wait.timeout`.
+    pub async fn resolve_token_waiting(
+        &self,
+        task: &Task,
+        integration: &Integration,
+        op: Operation,
+        handler: &dyn ConsentHandler,
+        wait: ConsentWait,
+    ) -> Result<ResolvedToken, ResolveError> {
+        let consent = match self.resolve_token(task, integration, op).await {
+            Err(ResolveError::ConsentRequired(consent, _)) => consent,
+            other => return other,
+        };
+        handler.notify(&consent, task).await;
+        let deadline = tokio::time::Instant::now()
+            + wait.timeout.min(
+                consent
+                    .expires_at
+                    .duration_since(SystemTime::now())
+                    .unwrap_or_default(),
+            );
+        for delay in wait.delays() {
+            if tokio::time::Instant::now() + delay > deadline {
+                break;
+            }
+            tokio::time::sleep(delay).await;
+            match self.resolve_token(task, integration, op).await {
+                Err(ResolveError::ConsentRequired(..)) => continue,
+                other => return other,
+            }
+        }
+        Err(ResolveError::ConsentRequired(consent, integration.clone()))
+    }
+
+    /// Binds a consent session to the task's user (`CompleteResourceTokenAuth`) with the same
+    /// artifact that minted the task's WAT. Call it from the return-URL handler.
+    pub async fn complete_consent(
+        &self,
+        task: &Task,
+        integration: &Integration,
+        session_uri: &str,
+    ) -> Result<(), ResolveError> {
+        let binding = task.wat.binding().ok_or_else(|| ResolveError::MissingContext {
+            integration: integration.clone(),
+            problem: "the task's WAT source does not say which user it is bound to; pass bound_to for Runtime WATs".into(),
+        })?;
+        self.inner
+            .vault
+            .complete_consent(session_uri, binding)
+            .await
+            .map_err(|e| ResolveError::from_vault(integration, e))
+    }
+
+    /// Binds a consent session from the return-URL callback: `custom_state` must be one this
+    /// resolver issued for `session_uri` (each is good once, until the session expires).
+    pub async fn complete_consent_callback(
+        &self,
+        session_uri: &str,
+        custom_state: &str,
+    ) -> Result<(), ResolveError> {
+        let Some(pending) = self.inner.pending.take_state(custom_state).await else {
+            return Err(ResolveError::CallbackRejected("custom_state is unknown, already used or expired (possible CSRF); nothing was bound".into()));
+        };
+        if pending.session_uri != session_uri {
+            return Err(ResolveError::CallbackRejected(
+                "session_id does not match the session this custom_state was issued for".into(),
+            ));
+        }
+        self.inner
+            .vault
+            .complete_consent(session_uri, &pending.binding)
+            .await
+            .map_err(|e| ResolveError::from_vault(&pending.integration, e))
+    }
+
+    async fn resolve_in_span(
+        &self,
+        task: &Task,
+        integration: &Integration,
+        op: Operation,
+        span: &tracing::Span,
+    ) -> Result<ResolvedToken, ResolveError> {
+        let inner = &self.inner;
+        let decision = inner.policy.decide(&task.ctx, integration, op)?;
+        telemetry::record_decision(
+            span,
+            &decision,
+            &self.asserted_chain(task),
+            inner.record_user_ids,
+        );
+        self.check_preconditions(task, integration, op, &decision)
+            .await?;
+        let key = self.cache_key(task, &decision);
+        let fetch = self.fetch(task, integration, &decision);
+        let (cached, outcome) = inner
+            .cache
+            .get_or_fetch(key, fetch)
+            .await
+            .map_err(|e| (*e).clone())?;
+        Ok(ResolvedToken {
+            token: cached.token,
+            expires_at: cached.expires_at,
+            flow: decision.flow,
+            provider: decision.provider,
+            source: if outcome == CacheOutcome::Hit {
+                CredentialSource::Cache
+            } else {
+                CredentialSource::Vault
+            },
+            rule_id: decision.rule_id,
+            observed: cached.observed,
+        })
+    }
+
+    fn asserted_chain(&self, task: &Task) -> AssertedChain {
+        AssertedChain {
+            user: task.ctx.user().cloned(),
+            orchestrator: self.inner.orchestrator.clone(),
+            agent: self.inner.workload.clone(),
+        }
+    }
+
+    fn cache_key(&self, task: &Task, decision: &Decision) -> CacheKey {
+        let provider = decision.provider.as_deref().unwrap_or("-");
+        let mut key = CacheKey::new(&self.inner.workload, provider, decision.flow.name())
+            .scopes(&decision.scopes)
+            .audiences(&decision.audiences)
+            .resources(&decision.resources);
+        if decision.flow.needs_user()
+            && let Some(user) = task.ctx.user()
+        {
+            key = key.user(&task.wat.principal(user.as_str()));
+        }
+        key
+    }
+
+    pub(super) async fn wat(
+        &self,
+        task: &Task,
+        integration: &Integration,
+    ) -> Result<WorkloadAccessToken, ResolveError> {
+        match &task.wat {
+            WatSource::Runtime { wat, .. } => Ok(wat.clone()),
+            WatSource::Mint(binding) => self
+                .inner
+                .vault
+                .workload_access_token(&self.inner.workload, binding)
+                .await
+                .map_err(|e| ResolveError::from_vault(integration, e)),
+        }
+    }
+}
