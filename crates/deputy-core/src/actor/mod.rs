@@ -9,7 +9,9 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::{IssuerMap, UserId};
+mod asserted;
+
+pub use asserted::{AssertedChain, ChainDisagreement};
 
 /// The default cap on nested `act` claims.
 pub const DEFAULT_MAX_DEPTH: usize = 8;
@@ -210,134 +212,6 @@ impl ObservedDelegation {
     }
 }
 
-/// The chain deputy's own context asserts: user → orchestrator → agent.
-///
-/// Actor names are the subjects the token is expected to carry in `act.sub` (for AgentCore
-/// OBO with an M2M actor token, the agent workload's client id).
-///
-/// ```
-/// use deputy_core::actor::{Actor, ActorChain, AssertedChain, ObservedDelegation};
-/// use deputy_core::{IssuerMap, UserId};
-/// let asserted = AssertedChain {
-///     user: Some(UserId::parse("okta+alice").unwrap()),
-///     orchestrator: Some("orchestrator".into()),
-///     agent: "agent".into(),
-/// };
-/// let observed = ObservedDelegation {
-///     subject: Actor::new("alice"),
-///     actors: ActorChain::from_actors(vec![Actor::new("agent")]),
-/// };
-/// assert!(asserted.disagreements(&observed, &IssuerMap::new()).is_empty());
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AssertedChain {
-    /// The user the task is for, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user: Option<UserId>,
-    /// The orchestrating workload, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub orchestrator: Option<String>,
-    /// The agent workload that asks for the credential.
-    pub agent: String,
-}
-
-/// One way an observed chain disagrees with the asserted one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum ChainDisagreement {
-    /// The token speaks for someone other than the asserted user.
-    #[error("token subject {observed:?} is not the asserted user {expected:?}")]
-    Subject {
-        /// The asserted user id.
-        expected: String,
-        /// The token's subject.
-        observed: String,
-    },
-    /// The token names no actor although an agent acts: impersonation.
-    #[error(
-        "token has no `act` claim, so it does not record that agent {agent:?} acts (impersonation)"
-    )]
-    NoActor {
-        /// The asserted agent.
-        agent: String,
-    },
-    /// An actor at a position is not the asserted one.
-    #[error("actor at depth {depth} is {observed:?}, expected {expected:?}")]
-    Actor {
-        /// 1-based depth.
-        depth: usize,
-        /// The asserted actor.
-        expected: String,
-        /// The token's actor.
-        observed: String,
-    },
-    /// The token names more actors than the context asserts.
-    #[error("actor at depth {depth} ({observed:?}) is not in the asserted chain")]
-    Unexpected {
-        /// 1-based depth.
-        depth: usize,
-        /// The extra actor.
-        observed: String,
-    },
-}
-
-impl AssertedChain {
-    /// The asserted actors, current (the agent) first.
-    pub fn actors(&self) -> Vec<&str> {
-        std::iter::once(self.agent.as_str())
-            .chain(self.orchestrator.as_deref())
-            .collect()
-    }
-
-    /// Where the observed delegation disagrees with this chain; empty when consistent.
-    ///
-    /// A token may record fewer prior actors than asserted (AgentCore's OBO records only the
-    /// agent), but every actor it does record must be the asserted one at that depth. The
-    /// subject's issuer is checked against the user's IdP prefix when `issuers` knows it.
-    pub fn disagreements(
-        &self,
-        observed: &ObservedDelegation,
-        issuers: &IssuerMap,
-    ) -> Vec<ChainDisagreement> {
-        let mut found = Vec::new();
-        if let Some(user) = &self.user {
-            let same_idp = observed
-                .subject
-                .iss
-                .as_deref()
-                .and_then(|iss| issuers.prefix_for(iss))
-                .is_none_or(|prefix| prefix == user.idp());
-            if observed.subject.sub != user.sub() || !same_idp {
-                found.push(ChainDisagreement::Subject {
-                    expected: user.as_str().to_owned(),
-                    observed: observed.subject.to_string(),
-                });
-            }
-        }
-        let asserted = self.actors();
-        if observed.actors.is_empty() {
-            found.push(ChainDisagreement::NoActor {
-                agent: self.agent.clone(),
-            });
-        }
-        for (i, actor) in observed.actors.actors().iter().enumerate() {
-            match asserted.get(i) {
-                Some(expected) if *expected == actor.sub => {}
-                Some(expected) => found.push(ChainDisagreement::Actor {
-                    depth: i + 1,
-                    expected: (*expected).to_owned(),
-                    observed: actor.sub.clone(),
-                }),
-                None => found.push(ChainDisagreement::Unexpected {
-                    depth: i + 1,
-                    observed: actor.sub.clone(),
-                }),
-            }
-        }
-        found
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -419,74 +293,6 @@ mod tests {
         assert_eq!(
             ActorChain::from_claims(map, 2),
             Err(ActError::TooDeep { max: 2 })
-        );
-    }
-
-    fn asserted() -> AssertedChain {
-        AssertedChain {
-            user: Some(UserId::parse("okta+alice").unwrap()),
-            orchestrator: Some("orch".into()),
-            agent: "agent".into(),
-        }
-    }
-
-    fn observed(sub: &str, iss: Option<&str>, actors: &[&str]) -> ObservedDelegation {
-        ObservedDelegation {
-            subject: Actor {
-                sub: sub.into(),
-                iss: iss.map(Into::into),
-            },
-            actors: ActorChain::from_actors(actors.iter().map(|a| Actor::new(*a)).collect()),
-        }
-    }
-
-    #[test]
-    fn comparison_finds_each_kind_of_disagreement() {
-        let mut issuers = IssuerMap::new();
-        issuers.insert("https://okta", "okta").unwrap();
-        issuers.insert("https://entra", "entra").unwrap();
-        let a = asserted();
-        assert!(
-            a.disagreements(
-                &observed("alice", Some("https://okta"), &["agent", "orch"]),
-                &issuers
-            )
-            .is_empty()
-        );
-        assert!(
-            a.disagreements(&observed("alice", None, &["agent"]), &issuers)
-                .is_empty()
-        );
-        assert!(matches!(
-            a.disagreements(
-                &observed("alice", Some("https://entra"), &["agent"]),
-                &issuers
-            )[..],
-            [ChainDisagreement::Subject { .. }]
-        ));
-        assert!(matches!(
-            a.disagreements(&observed("mallory", None, &["agent"]), &issuers)[..],
-            [ChainDisagreement::Subject { .. }]
-        ));
-        assert_eq!(
-            a.disagreements(&observed("alice", None, &[]), &issuers),
-            [ChainDisagreement::NoActor {
-                agent: "agent".into()
-            }]
-        );
-        assert_eq!(
-            a.disagreements(&observed("alice", None, &["other", "orch", "x"]), &issuers),
-            [
-                ChainDisagreement::Actor {
-                    depth: 1,
-                    expected: "agent".into(),
-                    observed: "other".into()
-                },
-                ChainDisagreement::Unexpected {
-                    depth: 3,
-                    observed: "x".into()
-                },
-            ]
         );
     }
 
