@@ -1,24 +1,10 @@
 #!/usr/bin/env bash
-# The main job on a fresh machine. Until the resolver and `deputy demo` land, it walks
-# `deputy explain` through every row of the RFC's decision tree on the built-in table.
+# The main job on a fresh machine: builds deputy and runs `deputy demo` on the local Token Vault
+# (3LO with consent, cache hit, webhook M2M read, webhook write consent gate, on-behalf-of with an
+# `act` chain, a policy denial, and the spans it exported). Extra arguments go to `deputy demo`
+# (e.g. --interactive to do the consent yourself in a browser).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export AWS_EC2_METADATA_DISABLED=true
 cargo build -q --locked -p deputy-cli
-deputy=target/debug/deputy
-rows=(
-    "github interactive write"
-    "linear headless write"
-    "aws-native interactive read"
-    "slack interactive read"
-    "jira webhook read"
-    "jira webhook write"
-    "aws-native webhook write"
-)
-for row in "${rows[@]}"; do
-    read -r integration trigger op <<<"$row"
-    echo "------------------------------------------------------------------------"
-    "$deputy" explain --integration "$integration" --trigger "$trigger" --op "$op" | sed -n '1,/^trail/p' | sed '$d'
-done
-echo "------------------------------------------------------------------------"
-echo "with the github-app feature:"
-"$deputy" explain --integration github --trigger interactive --op write --feature github-app | sed -n '1,/^trail/p' | sed '$d'
+exec target/debug/deputy demo "$@"

@@ -32,7 +32,7 @@ fn readme_example_is_the_compiled_example() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
     let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
     let example =
-        std::fs::read_to_string(format!("{root}/crates/deputy-core/examples/decide.rs")).unwrap();
+        std::fs::read_to_string(format!("{root}/crates/deputy/examples/agent.rs")).unwrap();
     let block = readme
         .split("```rust\n")
         .nth(1)
@@ -41,6 +41,6 @@ fn readme_example_is_the_compiled_example() {
     let body = example.split_once("\n\n").map(|(_, body)| body).unwrap();
     assert_eq!(
         block, body,
-        "README's agent example drifted from crates/deputy-core/examples/decide.rs"
+        "README's agent example drifted from crates/deputy/examples/agent.rs"
     );
 }
