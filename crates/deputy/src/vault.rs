@@ -9,7 +9,26 @@ use aws_sdk_bedrockagentcore::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_bedrockagentcore::types::{Oauth2FlowType, SessionStatus, UserIdentifier};
 use deputy_core::UserId;
 
+use deputy_core::attr;
+use tracing::Instrument;
+
 use crate::{AccessToken, UserToken, WorkloadAccessToken};
+
+/// A child span for one vault call; the request id is recorded when the call fails.
+fn call_span(operation: &'static str) -> tracing::Span {
+    tracing::info_span!(
+        attr::SPAN_VAULT_CALL,
+        { attr::VAULT_OPERATION } = operation,
+        { attr::VAULT_REQUEST_ID } = tracing::field::Empty
+    )
+}
+
+fn record_failure(span: &tracing::Span, error: VaultError) -> VaultError {
+    if let Some(id) = &error.request_id {
+        span.record(attr::VAULT_REQUEST_ID, id.as_str());
+    }
+    error
+}
 
 /// Who a Workload Access Token is bound to.
 #[derive(Debug, Clone)]
@@ -198,37 +217,43 @@ impl TokenVault {
         let token = match binding {
             WatBinding::Jwt(jwt) => {
                 let op = "GetWorkloadAccessTokenForJWT";
+                let span = call_span(op);
                 let out = self
                     .client
                     .get_workload_access_token_for_jwt()
                     .workload_name(workload)
                     .user_token(jwt.expose())
                     .send()
+                    .instrument(span.clone())
                     .await
-                    .map_err(|e| classify(op, e))?;
+                    .map_err(|e| record_failure(&span, classify(op, e)))?;
                 out.workload_access_token().to_owned()
             }
             WatBinding::UserId(user) => {
                 let op = "GetWorkloadAccessTokenForUserId";
+                let span = call_span(op);
                 let out = self
                     .client
                     .get_workload_access_token_for_user_id()
                     .workload_name(workload)
                     .user_id(user.as_str())
                     .send()
+                    .instrument(span.clone())
                     .await
-                    .map_err(|e| classify(op, e))?;
+                    .map_err(|e| record_failure(&span, classify(op, e)))?;
                 out.workload_access_token().to_owned()
             }
             WatBinding::Workload => {
                 let op = "GetWorkloadAccessToken";
+                let span = call_span(op);
                 let out = self
                     .client
                     .get_workload_access_token()
                     .workload_name(workload)
                     .send()
+                    .instrument(span.clone())
                     .await
-                    .map_err(|e| classify(op, e))?;
+                    .map_err(|e| record_failure(&span, classify(op, e)))?;
                 out.workload_access_token().to_owned()
             }
         };
@@ -242,6 +267,7 @@ impl TokenVault {
         request: &OAuth2Request,
     ) -> Result<OAuth2Outcome, VaultError> {
         let op = "GetResourceOauth2Token";
+        let span = call_span(op);
         let out = self
             .client
             .get_resource_oauth2_token()
@@ -256,8 +282,9 @@ impl TokenVault {
             .set_custom_state(request.custom_state.clone())
             .set_force_authentication(request.force_authentication.then_some(true))
             .send()
+            .instrument(span.clone())
             .await
-            .map_err(|e| classify(op, e))?;
+            .map_err(|e| record_failure(&span, classify(op, e)))?;
         if let Some(token) = out.access_token().filter(|t| !t.is_empty()) {
             return Ok(OAuth2Outcome::Token(AccessToken::new(token)));
         }
@@ -283,14 +310,16 @@ impl TokenVault {
         provider: &str,
     ) -> Result<AccessToken, VaultError> {
         let op = "GetResourceApiKey";
+        let span = call_span(op);
         let out = self
             .client
             .get_resource_api_key()
             .workload_identity_token(wat.expose())
             .resource_credential_provider_name(provider)
             .send()
+            .instrument(span.clone())
             .await
-            .map_err(|e| classify(op, e))?;
+            .map_err(|e| record_failure(&span, classify(op, e)))?;
         Ok(AccessToken::new(out.api_key()))
     }
 
@@ -302,6 +331,7 @@ impl TokenVault {
         binding: &WatBinding,
     ) -> Result<(), VaultError> {
         let op = "CompleteResourceTokenAuth";
+        let span = call_span(op);
         let identifier = match binding {
             WatBinding::Jwt(jwt) => UserIdentifier::UserToken(jwt.expose().to_owned()),
             WatBinding::UserId(user) => UserIdentifier::UserId(user.as_str().to_owned()),
@@ -321,8 +351,9 @@ impl TokenVault {
             .session_uri(session_uri)
             .user_identifier(identifier)
             .send()
+            .instrument(span.clone())
             .await
-            .map_err(|e| classify(op, e))?;
+            .map_err(|e| record_failure(&span, classify(op, e)))?;
         Ok(())
     }
 }

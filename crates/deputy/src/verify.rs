@@ -44,7 +44,7 @@ impl TokenVerifier {
             jwks_uri: jwks_uri.into(),
             require_at_jwt: false,
             leeway_secs: 30,
-            min_refresh: Duration::from_secs(30),
+            min_refresh: Duration::from_secs(5),
             http: reqwest::Client::new(),
             keys: RwLock::new(None),
         }
@@ -53,6 +53,13 @@ impl TokenVerifier {
     /// Require the RFC 9068 header `typ: at+jwt`.
     pub fn require_at_jwt(mut self, on: bool) -> Self {
         self.require_at_jwt = on;
+        self
+    }
+
+    /// The shortest time between two JWKS fetches caused by unknown `kid`s (default 5 s), so a
+    /// rotation is picked up at once while forged `kid`s cannot make deputy hammer the IdP.
+    pub fn min_refresh(mut self, interval: Duration) -> Self {
+        self.min_refresh = interval;
         self
     }
 

@@ -512,3 +512,36 @@ async fn an_asserted_user_never_gets_the_verified_users_token() {
         .unwrap();
     assert_eq!(again.token, token.token);
 }
+
+#[tokio::test]
+async fn a_rotated_signing_key_is_fetched_on_the_unknown_kid() {
+    let vault = common::vault().await;
+    let issuer = vault.idp_issuer();
+    let verifier = deputy::verify::TokenVerifier::new(
+        issuer.clone(),
+        format!("{issuer}/jwks"),
+        ["aws-native"],
+    )
+    .min_refresh(Duration::ZERO);
+    let resolver = deputy::Resolver::builder()
+        .vault(common::client(&vault))
+        .workload(common::WORKLOAD)
+        .verifier("aws-native", verifier)
+        .build()
+        .unwrap();
+    resolver
+        .resolve_aws_native_token(
+            &common::interactive(&vault, "alice", "rot-1"),
+            Operation::Read,
+        )
+        .await
+        .unwrap();
+    vault.rotate_idp_key().unwrap();
+    let after = resolver
+        .resolve_aws_native_token(
+            &common::interactive(&vault, "bob", "rot-2"),
+            Operation::Read,
+        )
+        .await;
+    assert!(after.is_ok(), "{after:?}");
+}

@@ -241,7 +241,22 @@ async fn no_secret_reaches_logs_spans_errors_or_debug() {
         .find(|f| f.get(attr::CONSENT).map(String::as_str) == Some("granted"))
         .unwrap();
     assert_eq!(granted[attr::RULE_ID], "github-interactive-read");
-    for fields in &resolves {
+    let vault_calls: Vec<&BTreeMap<String, String>> = spans
+        .iter()
+        .filter(|(n, _)| n == attr::SPAN_VAULT_CALL)
+        .map(|(_, f)| f)
+        .collect();
+    assert!(
+        vault_calls
+            .iter()
+            .any(|f| f[attr::VAULT_OPERATION] == "GetResourceOauth2Token")
+    );
+    assert!(
+        vault_calls
+            .iter()
+            .any(|f| f[attr::VAULT_OPERATION] == "CompleteResourceTokenAuth")
+    );
+    for fields in resolves.iter().chain(&vault_calls) {
         for name in fields.keys() {
             assert!(
                 attr::ALL.contains(&name.as_str()),
