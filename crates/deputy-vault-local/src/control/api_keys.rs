@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::{arn, created, deleted, paginate};
+use super::{arn, created, deleted, list_page};
 use crate::aws_error::{ApiError, ApiResult};
 use crate::dataplane::oauth2_token::PROVIDER_NAME;
 use crate::ids::now_secs;
@@ -107,12 +107,8 @@ pub async fn delete(State(state): State<Arc<AppState>>, body: Bytes) -> ApiResul
 
 /// `ListApiKeyCredentialProviders`.
 pub async fn list(State(state): State<Arc<AppState>>, body: Bytes) -> ApiResult<Response> {
-    let mut body = Body::parse(&body)?;
-    let max = body.optional_int("maxResults", 1, 20);
-    let next = body.optional_string("nextToken", StringRule::len(1, 2048));
-    body.finish()?;
     let all: Vec<ApiKeyProvider> = state.registry().api_keys.values().cloned().collect();
-    let (page, token) = paginate(&all, max, next.as_deref());
+    let (page, token) = list_page(&body, &all)?;
     let items: Vec<Value> = page
         .iter()
         .map(|k| json!({ "name": k.name, "credentialProviderArn": key_arn(&state, &k.name), "createdTime": k.created, "lastUpdatedTime": k.updated }))

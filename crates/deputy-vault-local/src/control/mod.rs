@@ -137,6 +137,19 @@ pub fn arn(state: &AppState, resource: &str) -> String {
     )
 }
 
+/// Reads a `List…` request (`maxResults` 1-20, `nextToken`) and returns that page of `items`
+/// with the token of the next one.
+pub fn list_page<T: Clone>(
+    body: &[u8],
+    items: &[T],
+) -> crate::aws_error::ApiResult<(Vec<T>, Option<String>)> {
+    let mut body = crate::validate::Body::parse(body)?;
+    let max = body.optional_int("maxResults", 1, 20);
+    let next = body.optional_string("nextToken", crate::validate::StringRule::len(1, 2048));
+    body.finish()?;
+    Ok(paginate(items, max, next.as_deref()))
+}
+
 /// Paginates `items` (sorted by name) with `maxResults` and an opaque `nextToken` (the
 /// index of the next item).
 pub fn paginate<T: Clone>(

@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::{arn, created, deleted, paginate};
+use super::{arn, created, deleted, list_page};
 use crate::aws_error::{ApiError, ApiResult};
 use crate::config::{
     ActorTokenContent, ClientAuthMethod, DevClient, OboConfig, OboGrantType, ProviderSource,
@@ -308,12 +308,8 @@ pub async fn delete(State(state): State<Arc<AppState>>, body: Bytes) -> ApiResul
 
 /// `ListOauth2CredentialProviders`.
 pub async fn list(State(state): State<Arc<AppState>>, body: Bytes) -> ApiResult<Response> {
-    let mut body = Body::parse(&body)?;
-    let max = body.optional_int("maxResults", 1, 20);
-    let next = body.optional_string("nextToken", StringRule::len(1, 2048));
-    body.finish()?;
     let all: Vec<Provider> = state.registry().providers.values().cloned().collect();
-    let (page, token) = paginate(&all, max, next.as_deref());
+    let (page, token) = list_page(&body, &all)?;
     let items: Vec<Value> = page
         .iter()
         .map(|p| json!({

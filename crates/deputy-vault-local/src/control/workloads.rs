@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::{arn, created, deleted, paginate};
+use super::{arn, created, deleted, list_page};
 use crate::aws_error::{ApiError, ApiResult};
 use crate::dataplane::identities::WORKLOAD_NAME;
 use crate::ids::now_secs;
@@ -112,12 +112,8 @@ pub async fn delete(State(state): State<Arc<AppState>>, body: Bytes) -> ApiResul
 
 /// `ListWorkloadIdentities`.
 pub async fn list(State(state): State<Arc<AppState>>, body: Bytes) -> ApiResult<Response> {
-    let mut body = Body::parse(&body)?;
-    let max = body.optional_int("maxResults", 1, 20);
-    let next = body.optional_string("nextToken", StringRule::len(1, 2048));
-    body.finish()?;
     let names: Vec<String> = state.registry().workloads.keys().cloned().collect();
-    let (page, token) = paginate(&names, max, next.as_deref());
+    let (page, token) = list_page(&body, &names)?;
     let items: Vec<Value> = page
         .iter()
         .map(|n| json!({ "name": n, "workloadIdentityArn": workload_arn(&state, n) }))
