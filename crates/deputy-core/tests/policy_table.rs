@@ -437,3 +437,120 @@ fn the_built_in_source_round_trips_and_errors_display_as_lines() {
         "{shown}"
     );
 }
+
+fn with_fallback_rule(fallback_tables: &str) -> String {
+    let text = PolicyTable::built_in_source().replace(
+        "id = \"github-service-read\"",
+        "id = \"github-service-read\"\nsecrets_manager_fallback = true",
+    );
+    format!("{text}\n{fallback_tables}")
+}
+
+#[test]
+fn fallback_secrets_are_declared_per_integration_and_checked() {
+    let table = PolicyTable::from_toml(
+        "p.toml",
+        &with_fallback_rule("[fallback.github]\nsecret_id = \"arn:aws:secretsmanager:us-east-1:111122223333:secret:github-pat\"\nshape = \"raw\"\nrole_arn = \"arn:aws:iam::111122223333:role/central-reader\"\nexternal_id = \"deputy\"\n"),
+    )
+    .unwrap();
+    let secret = table.fallback_secret(&Integration::Github).unwrap();
+    assert_eq!(
+        secret.assume_role.as_ref().unwrap().external_id.as_deref(),
+        Some("deputy")
+    );
+    assert!(
+        table
+            .decide_cell(&Integration::Github, Webhook, Read)
+            .unwrap()
+            .secrets_manager_fallback
+    );
+    assert!(
+        !table
+            .decide_cell(&Integration::Github, Webhook, Write)
+            .unwrap()
+            .secrets_manager_fallback
+    );
+
+    let json = PolicyTable::from_toml("p.toml", &with_fallback_rule("[fallback.github]\nsecret_id = \"s\"\nshape = \"json\"\nexpires_field = \"expires_at\"\n")).unwrap();
+    assert_eq!(
+        json.fallback_secret(&Integration::Github).unwrap().format,
+        deputy_core::policy::FallbackFormat::Json {
+            token_field: "access_token".into(),
+            expires_field: Some("expires_at".into())
+        }
+    );
+
+    let missing = problems(&with_fallback_rule(""));
+    assert!(
+        missing.iter().any(|(_, m)| m.contains(
+            "allows the Secrets Manager fallback for github, but [fallback.github] names no secret"
+        )),
+        "{missing:#?}"
+    );
+    let unused = problems(&with_fallback_rule(
+        "[fallback.github]\nsecret_id = \"s\"\nshape = \"raw\"\n[fallback.linear]\nsecret_id = \"l\"\nshape = \"raw\"\n",
+    ));
+    assert!(
+        unused
+            .iter()
+            .any(|(_, m)| m.contains("fallback.linear: no rule allows the fallback")),
+        "{unused:#?}"
+    );
+    let bad = problems(&with_fallback_rule(
+        "[fallback.github]\nsecret_id = \"\"\nshape = \"raw\"\ntoken_field = \"t\"\nrole_arn = \"arn:aws:iam::1:user/x\"\n",
+    ));
+    for expected in [
+        "secret_id must be",
+        "token_field and expires_field apply only",
+        "is not an IAM role ARN",
+    ] {
+        assert!(
+            bad.iter().any(|(_, m)| m.contains(expected)),
+            "{expected}: {bad:#?}"
+        );
+    }
+    let err = PolicyTable::from_toml(
+        "p.toml",
+        &with_fallback_rule("[fallback.github]\nsecret_id = \"s\"\nshape = \"yaml\"\n"),
+    )
+    .unwrap_err();
+    assert!(matches!(err, PolicyError::Syntax { .. }), "{err}");
+}
+
+#[test]
+fn api_key_rules_take_a_backup_and_a_pool_with_environment_prefixes() {
+    let text = with_catch_all(
+        "[[rule]]\nid = \"pd\"\nintegrations = [\"pagerduty\"]\ntriggers = [\"*\"]\noperations = [\"*\"]\nflow = \"api_key\"\nprovider = \"pd-key\"\nbackup_provider = \"pd-key-next\"\npool = [\"pd-a\", \"pd-b\"]\n",
+    )
+    .replace("version = 1\n", "version = 1\nenvironment = \"staging\"\n");
+    let table = PolicyTable::from_toml("p.toml", &text).unwrap();
+    let d = table
+        .decide_cell(&"pagerduty".parse().unwrap(), Headless, Read)
+        .unwrap();
+    assert_eq!(d.backup_provider.as_deref(), Some("staging-pd-key-next"));
+    assert_eq!(d.provider_pool, ["staging-pd-a", "staging-pd-b"]);
+    let bad = with_catch_all(
+        "[[rule]]\nid = \"pd\"\nintegrations = [\"pagerduty\"]\ntriggers = [\"*\"]\noperations = [\"*\"]\nflow = \"m2m\"\nprovider = \"p\"\npool = [\"a\"]\n",
+    );
+    assert!(
+        problems(&bad)
+            .iter()
+            .any(|(_, m)| m.contains("apply only to flow = \"api_key\""))
+    );
+    let one = with_catch_all(
+        "[[rule]]\nid = \"pd\"\nintegrations = [\"pagerduty\"]\ntriggers = [\"*\"]\noperations = [\"*\"]\nflow = \"api_key\"\nprovider = \"p\"\nbackup_provider = \"p\"\npool = [\"a\"]\n",
+    );
+    let found = problems(&one);
+    assert!(
+        found
+            .iter()
+            .any(|(_, m)| m.contains("at least two providers")),
+        "{found:#?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|(_, m)| m.contains("backup_provider must differ")),
+        "{found:#?}"
+    );
+}

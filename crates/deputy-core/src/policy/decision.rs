@@ -41,6 +41,12 @@ pub struct Decision {
     pub secrets_manager_fallback: bool,
     /// Whether a `RepoAuthorizer` must allow the write before a credential is issued.
     pub repo_authorization: bool,
+    /// API keys: the provider to use once the primary key is reported invalid after a rotation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup_provider: Option<String>,
+    /// API keys: providers to rotate between, round-robin, for rate-limited APIs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub provider_pool: Vec<String>,
 }
 
 impl Decision {

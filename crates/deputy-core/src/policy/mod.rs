@@ -9,6 +9,7 @@
 mod checks;
 mod decision;
 mod error;
+mod fallback;
 mod render;
 mod rule;
 mod schema;
@@ -16,5 +17,6 @@ mod table;
 
 pub use decision::{Cell, Consent, Consideration, Decision, Explanation, NoRule, Verdict};
 pub use error::{PolicyError, Problem};
+pub use fallback::{AssumeRole, FallbackFormat, FallbackSecret};
 pub use rule::{ENVIRONMENTS, INTEGRATION_PLACEHOLDER, Rule, Selector};
 pub use table::{MAX_FEATURES, PolicyTable};

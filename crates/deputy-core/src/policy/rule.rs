@@ -211,6 +211,8 @@ pub(crate) fn compile_rule(
         (None, false) => Consent::NotApplicable,
     };
     let provider = compile_provider(&id, &entry, environment, &mut problem);
+    let (backup_provider, provider_pool) =
+        compile_api_key_extras(&id, &entry, environment, &mut problem);
     if is(FlowName::Deny) && entry.secrets_manager_fallback {
         problem(format!(
             "rule {id:?}: a deny rule cannot allow the Secrets Manager fallback"
@@ -251,6 +253,8 @@ pub(crate) fn compile_rule(
             consent,
             secrets_manager_fallback: entry.secrets_manager_fallback,
             repo_authorization: entry.repo_authorization,
+            backup_provider,
+            provider_pool,
         },
         id,
     })
@@ -275,6 +279,16 @@ fn compile_provider(
         problem(format!("rule {id:?}: a deny rule names no provider"));
         return None;
     }
+    environment_name(id, bare, environment, problem)
+}
+
+/// The provider name with the table's environment prefix, checked.
+fn environment_name(
+    id: &str,
+    bare: &str,
+    environment: Option<&str>,
+    problem: &mut impl FnMut(String),
+) -> Option<String> {
     let already = ENVIRONMENTS
         .iter()
         .find(|env| bare.starts_with(&format!("{env}-")));
@@ -295,6 +309,49 @@ fn compile_provider(
         return None;
     }
     Some(full)
+}
+
+/// The API-key backup provider and rotation pool, environment prefixes included.
+fn compile_api_key_extras(
+    id: &str,
+    entry: &RuleEntry,
+    environment: Option<&str>,
+    problem: &mut impl FnMut(String),
+) -> (Option<String>, Vec<String>) {
+    if entry.flow != FlowName::ApiKey {
+        if entry.backup_provider.is_some() || !entry.pool.is_empty() {
+            problem(format!(
+                "rule {id:?}: backup_provider and pool apply only to flow = \"api_key\""
+            ));
+        }
+        return (None, Vec::new());
+    }
+    let backup = entry
+        .backup_provider
+        .as_deref()
+        .and_then(|b| environment_name(id, b, environment, problem));
+    if backup.is_some()
+        && backup
+            == entry
+                .provider
+                .as_deref()
+                .and_then(|p| environment_name(id, p, environment, &mut |_| {}))
+    {
+        problem(format!(
+            "rule {id:?}: backup_provider must differ from provider"
+        ));
+    }
+    let pool: Vec<String> = entry
+        .pool
+        .iter()
+        .filter_map(|p| environment_name(id, p, environment, problem))
+        .collect();
+    if !entry.pool.is_empty() && entry.pool.len() < 2 {
+        problem(format!(
+            "rule {id:?}: a pool rotates between at least two providers"
+        ));
+    }
+    (backup, pool)
 }
 
 fn selector<T: std::str::FromStr>(

@@ -20,6 +20,9 @@ pub(crate) struct PolicyFile {
     /// The rules, in file order.
     #[serde(default, rename = "rule")]
     pub rules: Vec<Spanned<RuleEntry>>,
+    /// Shared secrets the fallback may read, per integration.
+    #[serde(default)]
+    pub fallback: BTreeMap<String, Spanned<FallbackEntry>>,
 }
 
 /// One `[[rule]]` table.
@@ -59,6 +62,34 @@ pub(crate) struct RuleEntry {
     pub permissions: Option<BTreeMap<String, crate::flow::PermissionLevel>>,
     #[serde(default)]
     pub reason: Option<String>,
+    #[serde(default)]
+    pub backup_provider: Option<String>,
+    #[serde(default)]
+    pub pool: Vec<String>,
+}
+
+/// One `[fallback.<integration>]` table: the shared secret the Secrets Manager fallback reads.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FallbackEntry {
+    pub secret_id: String,
+    pub shape: FallbackShapeName,
+    #[serde(default)]
+    pub token_field: Option<String>,
+    #[serde(default)]
+    pub expires_field: Option<String>,
+    #[serde(default)]
+    pub role_arn: Option<String>,
+    #[serde(default)]
+    pub external_id: Option<String>,
+}
+
+/// `shape = "raw" | "json"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum FallbackShapeName {
+    Raw,
+    Json,
 }
 
 /// `flow = "…"`.
