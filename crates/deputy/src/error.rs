@@ -124,6 +124,16 @@ pub enum ResolveError {
         /// What failed.
         reason: String,
     },
+    /// The vault was unavailable and the Secrets Manager fallback could not read its secret.
+    #[error("{integration}: {vault}; the Secrets Manager fallback failed too: {secret}")]
+    FallbackFailed {
+        /// The integration.
+        integration: Integration,
+        /// The vault's error.
+        vault: Box<ResolveError>,
+        /// The secret's error.
+        secret: crate::fallback::SecretError,
+    },
     /// A consent callback did not match a session this resolver started.
     #[error("consent callback rejected: {0}")]
     CallbackRejected(String),
@@ -177,6 +187,7 @@ impl ResolveError {
             ResolveError::Unavailable { .. } => "unavailable",
             ResolveError::InvalidToken { .. } => "invalid_token",
             ResolveError::CallbackRejected(_) => "callback_rejected",
+            ResolveError::FallbackFailed { .. } => "fallback_failed",
             ResolveError::Vault { .. } => "vault",
         }
     }

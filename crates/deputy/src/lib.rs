@@ -18,6 +18,7 @@ pub mod callback;
 pub mod consent;
 pub mod error;
 mod expiry;
+pub mod fallback;
 mod integrations;
 pub mod otel;
 pub mod repo_auth;

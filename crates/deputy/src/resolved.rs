@@ -25,6 +25,8 @@ pub struct ResolvedToken {
     pub rule_id: String,
     /// The delegation the token itself records (verified on-behalf-of tokens).
     pub observed: Option<ObservedDelegation>,
+    /// Why the Secrets Manager fallback served this token, when it did.
+    pub fallback_reason: Option<String>,
 }
 
 impl ResolvedToken {

@@ -39,6 +39,7 @@ pub(crate) fn resolve_span(
         { attr::TOKEN_FINGERPRINT } = Empty,
         { attr::TOKEN_EXPIRES_AT } = Empty,
         { attr::CONSENT } = Empty,
+        { attr::FALLBACK_REASON } = Empty,
         { attr::ACTOR_CHAIN_ASSERTED } = Empty,
         { attr::ACTOR_CHAIN_OBSERVED } = Empty,
         { attr::ERROR_KIND } = Empty,
@@ -95,6 +96,9 @@ pub(crate) fn record_success(span: &Span, resolved: &ResolvedToken, consent: Con
         span.record(attr::TOKEN_EXPIRES_AT, exp.as_secs());
     }
     span.record(attr::CONSENT, consent.name());
+    if let Some(reason) = &resolved.fallback_reason {
+        span.record(attr::FALLBACK_REASON, reason.as_str());
+    }
     if let Some(observed) = &resolved.observed
         && let Ok(json) = serde_json::to_string(observed)
     {

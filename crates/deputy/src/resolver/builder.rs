@@ -9,6 +9,7 @@ use deputy_core::policy::PolicyTable;
 use super::{Inner, Resolver};
 use crate::cache::TokenCache;
 use crate::consent::PendingConsents;
+use crate::fallback::SecretsManagerFallback;
 use crate::repo_auth::RepoAuthorizer;
 use crate::vault::TokenVault;
 use crate::verify::TokenVerifier;
@@ -37,6 +38,7 @@ pub struct ResolverBuilder {
     repo_decision_max_age: Option<Duration>,
     verifiers: HashMap<String, TokenVerifier>,
     record_user_ids: Option<bool>,
+    fallback: Option<Arc<SecretsManagerFallback>>,
 }
 
 impl ResolverBuilder {
@@ -113,6 +115,13 @@ impl ResolverBuilder {
         self
     }
 
+    /// The Secrets Manager fallback (used only where the table allows it and the fallback is
+    /// switched on; see [`crate::fallback`]).
+    pub fn fallback(mut self, fallback: Arc<SecretsManagerFallback>) -> Self {
+        self.fallback = Some(fallback);
+        self
+    }
+
     /// Builds the resolver.
     pub fn build(self) -> Result<Resolver, BuildError> {
         let policy = match self.policy {
@@ -144,6 +153,7 @@ impl ResolverBuilder {
                     .unwrap_or(Duration::from_secs(300)),
                 verifiers: self.verifiers,
                 record_user_ids: self.record_user_ids.unwrap_or(true),
+                fallback: self.fallback,
             }),
         })
     }

@@ -18,6 +18,7 @@ use tracing::Instrument;
 use crate::cache::{CacheKey, CacheOutcome, TokenCache};
 use crate::consent::{ConsentHandler, ConsentWait, PendingConsents};
 use crate::error::ResolveError;
+use crate::fallback::SecretsManagerFallback;
 use crate::repo_auth::RepoAuthorizer;
 use crate::task::{Task, WatSource};
 use crate::telemetry;
@@ -50,6 +51,7 @@ pub(super) struct Inner {
     pub(super) repo_decision_max_age: Duration,
     pub(super) verifiers: HashMap<String, TokenVerifier>,
     pub(super) record_user_ids: bool,
+    pub(super) fallback: Option<Arc<SecretsManagerFallback>>,
 }
 
 impl std::fmt::Debug for Resolver {
@@ -194,11 +196,33 @@ impl Resolver {
             .await?;
         let key = self.cache_key(task, &decision);
         let fetch = self.fetch(task, integration, &decision);
-        let (cached, outcome) = inner
-            .cache
-            .get_or_fetch(key, fetch)
-            .await
-            .map_err(|e| (*e).clone())?;
+        let principal = self.principal(task, &decision);
+        let (cached, outcome) = match inner.cache.get_or_fetch(key, fetch).await {
+            Ok(found) => found,
+            Err(error) => {
+                let error = (*error).clone();
+                return match &inner.fallback {
+                    Some(fallback) => {
+                        fallback
+                            .serve(
+                                &inner.policy,
+                                task,
+                                integration,
+                                &decision,
+                                &principal,
+                                error,
+                            )
+                            .await
+                    }
+                    None => Err(error),
+                };
+            }
+        };
+        if outcome == CacheOutcome::Miss
+            && let Some(fallback) = &inner.fallback
+        {
+            fallback.vault_served(&principal, integration).await;
+        }
         Ok(ResolvedToken {
             token: cached.token,
             expires_at: cached.expires_at,
@@ -211,7 +235,16 @@ impl Resolver {
             },
             rule_id: decision.rule_id,
             observed: cached.observed,
+            fallback_reason: None,
         })
+    }
+
+    /// Who the no-downgrade latch tracks: the user as the vault sees them, or the workload.
+    fn principal(&self, task: &Task, decision: &Decision) -> String {
+        match task.ctx.user() {
+            Some(user) if decision.flow.needs_user() => task.wat.principal(user.as_str()),
+            _ => format!("workload:{}", self.inner.workload),
+        }
     }
 
     fn asserted_chain(&self, task: &Task) -> AssertedChain {

@@ -79,3 +79,4 @@ pub fn headless(task_id: &str) -> Task {
         WatSource::Mint(WatBinding::Workload),
     )
 }
+pub mod moto;
