@@ -257,6 +257,15 @@ impl TokenCache {
             .map(|_| ())
     }
 
+    /// Drops every token of a credential provider (e.g. an API key reported invalid).
+    pub fn invalidate_provider(&self, provider: &str) {
+        let provider = provider.to_owned();
+        // Only fails when invalidation closures are off, which `new` never does.
+        let _ = self
+            .entries
+            .invalidate_entries_if(move |key, _| key.provider == provider);
+    }
+
     /// The number of cached tokens (approximate, as moka counts).
     pub fn len(&self) -> u64 {
         self.entries.entry_count()

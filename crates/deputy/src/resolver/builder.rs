@@ -154,6 +154,7 @@ impl ResolverBuilder {
                 verifiers: self.verifiers,
                 record_user_ids: self.record_user_ids.unwrap_or(true),
                 fallback: self.fallback,
+                api_keys: Default::default(),
             }),
         })
     }

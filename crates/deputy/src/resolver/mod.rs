@@ -1,5 +1,6 @@
 //! The resolver: decision table → cache → Token Vault → verification → span.
 
+mod api_keys;
 mod builder;
 mod checks;
 mod fetch;
@@ -52,6 +53,7 @@ pub(super) struct Inner {
     pub(super) verifiers: HashMap<String, TokenVerifier>,
     pub(super) record_user_ids: bool,
     pub(super) fallback: Option<Arc<SecretsManagerFallback>>,
+    pub(super) api_keys: api_keys::ApiKeyRotation,
 }
 
 impl std::fmt::Debug for Resolver {
@@ -185,7 +187,8 @@ impl Resolver {
         span: &tracing::Span,
     ) -> Result<ResolvedToken, ResolveError> {
         let inner = &self.inner;
-        let decision = inner.policy.decide(&task.ctx, integration, op)?;
+        let mut decision = inner.policy.decide(&task.ctx, integration, op)?;
+        inner.api_keys.choose(&mut decision);
         telemetry::record_decision(
             span,
             &decision,
