@@ -1,6 +1,7 @@
 //! The `deputy` command.
 
 mod demo;
+mod doctor_cmd;
 mod explain;
 mod policy;
 mod resolve_cmd;
@@ -27,8 +28,13 @@ struct Cli {
 enum Command {
     /// Run the whole story on a local vault: 3LO, cache, M2M, consent gate, OBO, denial, spans.
     Demo(demo::DemoArgs),
+    /// Check a deployment (workload, providers, IAM, fallback secrets) and say how to fix it.
+    Doctor(doctor_cmd::DoctorArgs),
     /// Show which flow the decision table picks for a request, and why.
     Explain(explain::ExplainArgs),
+    /// Inspect or clear the Secrets Manager fallback's no-downgrade latch.
+    #[command(subcommand)]
+    Fallback(doctor_cmd::FallbackCommand),
     /// Check, show or print decision tables.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
@@ -84,6 +90,8 @@ fn run_async(command: Command) -> Result<ExitCode, String> {
         match command {
             Command::Demo(args) => demo::run(&args, &spans).await.map(|()| ExitCode::SUCCESS),
             Command::Resolve(args) => resolve_cmd::run(&args).await,
+            Command::Doctor(args) => doctor_cmd::run(&args).await,
+            Command::Fallback(command) => doctor_cmd::run_fallback(&command).await,
             Command::Vault(command) => vault_cmd::run(command).await,
             Command::Explain(_) | Command::Policy(_) => Ok(ExitCode::SUCCESS),
         }

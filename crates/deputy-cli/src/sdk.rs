@@ -9,6 +9,13 @@ use deputy::vault::TokenVault;
 /// A vault client for `endpoint` (a local vault) or, when absent, the real AgentCore endpoint
 /// of the configured region.
 pub async fn vault_client(endpoint: Option<&str>, region: Option<&str>) -> TokenVault {
+    TokenVault::new(aws_sdk_bedrockagentcore::Client::new(
+        &aws_config(endpoint, region).await,
+    ))
+}
+
+/// AWS settings: the default chain, or a local `endpoint` with dummy credentials when none are set.
+pub async fn aws_config(endpoint: Option<&str>, region: Option<&str>) -> aws_config::SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if let Some(region) = region {
         loader = loader.region(Region::new(region.to_owned()));
@@ -30,6 +37,5 @@ pub async fn vault_client(endpoint: Option<&str>, region: Option<&str>) -> Token
             loader = loader.region(Region::new("us-east-1"));
         }
     }
-    let config = loader.load().await;
-    TokenVault::new(aws_sdk_bedrockagentcore::Client::new(&config))
+    loader.load().await
 }

@@ -223,3 +223,82 @@ async fn resolve_waits_for_consent_through_its_own_return_url() {
         "{stdout}"
     );
 }
+
+#[test]
+fn doctor_reports_and_fails_on_what_is_broken() {
+    let (_serve, endpoint) = serve();
+    let out = deputy()
+        .args(["doctor", "--endpoint", &endpoint])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("OK   m2m provider github-service: a token was issued"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("NOTE user provider github"), "{stdout}");
+    let out = deputy()
+        .args([
+            "doctor",
+            "--endpoint",
+            &endpoint,
+            "--workload",
+            "ghost-workload",
+        ])
+        .env("DEPUTY_FALLBACK", "secrets-manager")
+        .output()
+        .unwrap();
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(
+            "FAIL workload access token for ghost-workload: ghost-workload does not exist"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("FAIL Secrets Manager fallback: DEPUTY_FALLBACK=secrets-manager is set, but the table configures no"), "{stdout}");
+}
+
+#[tokio::test]
+async fn the_latch_can_be_listed_and_cleared_by_an_operator() {
+    let dir = std::env::temp_dir().join(format!("deputy-cli-latch-{}", std::process::id()));
+    let file = dir.join("latch.json");
+    let latch = deputy::fallback::DowngradeLatch::open(&file).await.unwrap();
+    latch.mark("workload:deputy-agent", "github").await.unwrap();
+    let file = file.to_str().unwrap().to_owned();
+    let list = deputy()
+        .args(["fallback", "latched", "--latch-file", &file])
+        .output()
+        .unwrap();
+    assert_eq!(text(&list).0, "workload:deputy-agent\tgithub\n");
+    let clear = deputy()
+        .args([
+            "fallback",
+            "clear-latch",
+            "--latch-file",
+            &file,
+            "--principal",
+            "workload:deputy-agent",
+            "--integration",
+            "github",
+        ])
+        .output()
+        .unwrap();
+    assert!(clear.status.success(), "{}", text(&clear).1);
+    let again = deputy()
+        .args([
+            "fallback",
+            "clear-latch",
+            "--latch-file",
+            &file,
+            "--principal",
+            "workload:deputy-agent",
+            "--integration",
+            "github",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(1));
+    assert!(text(&again).1.contains("is not latched"));
+}

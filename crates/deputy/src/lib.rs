@@ -16,6 +16,7 @@
 pub mod cache;
 pub mod callback;
 pub mod consent;
+pub mod doctor;
 pub mod error;
 mod expiry;
 pub mod fallback;
