@@ -7,6 +7,8 @@
 #     <repo>/.peers/node22, because oidc-provider 9 wants Node 22 and Debian ships older ones
 #   - oidc-provider@9.13.3 into <repo>/.peers/oidc
 #   - moto[server]==5.2.5 (Secrets Manager and STS) into the Python venv <repo>/.peers/py
+#   - rotel==0.0.1a15 (an OTLP collector; the binary is site-packages/rotel/rotel-agent) into the
+#     same venv, for the audit pipeline's collector test
 #
 # Apart from apt, nothing is written outside the repository (the npm cache lives in
 # <repo>/.peers/npm-cache). Tests find the peers at these paths, or through the environment
@@ -18,6 +20,7 @@ PEERS="$ROOT/.peers"
 NODE_VERSION="22.23.3"
 OIDC_PROVIDER_VERSION="9.13.3"
 MOTO_VERSION="5.2.5"
+ROTEL_VERSION="0.0.1a15"
 
 mkdir -p "$PEERS"
 # Keep everything under .peers out of git.
@@ -88,10 +91,20 @@ install_moto() {
   PIP_CACHE_DIR="$PEERS/pip-cache" "$PEERS/py/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
 }
 
+install_rotel() {
+  if "$PEERS/py/bin/python" -c "import importlib.metadata as m; assert m.version('rotel') == '$ROTEL_VERSION'" 2>/dev/null; then
+    log "rotel $ROTEL_VERSION already installed"
+    return
+  fi
+  log "installing rotel==$ROTEL_VERSION"
+  PIP_CACHE_DIR="$PEERS/pip-cache" "$PEERS/py/bin/pip" install --quiet --disable-pip-version-check --no-deps "rotel==$ROTEL_VERSION"
+}
+
 command -v npm >/dev/null 2>&1 || { echo "peers: npm is required (apt-get install nodejs npm)" >&2; exit 1; }
 install_chromium
 install_node22
 install_oidc_provider
 install_python_venv
 install_moto
+install_rotel
 log "done: chromium=$(command -v chromium) chromedriver=$(command -v chromedriver) node=$PEERS/node oidc-provider=$PEERS/oidc moto_server=$PEERS/py/bin/moto_server"

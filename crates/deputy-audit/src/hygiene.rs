@@ -1,0 +1,92 @@
+//! Token material and oversized values in span attributes.
+
+use deputy_core::audit::looks_like_secret;
+
+use crate::finding::{Finding, Rule, SpanRef};
+use crate::span::Span;
+
+/// The largest attribute value (text bytes, nested values summed) the pipeline accepts.
+/// deputy's own attributes are far smaller; the limit keeps one bad span from holding memory.
+pub const MAX_ATTRIBUTE_BYTES: usize = 16 * 1024;
+
+/// A span attribute over [`MAX_ATTRIBUTE_BYTES`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "span {span_id} (trace {trace_id}): attribute `{key}` is {size} bytes, over the {MAX_ATTRIBUTE_BYTES}-byte limit; the span was skipped (drop or truncate it in the collector)"
+)]
+pub struct OversizedAttribute {
+    /// The trace.
+    pub trace_id: String,
+    /// The span.
+    pub span_id: String,
+    /// The attribute name.
+    pub key: String,
+    /// Its size in bytes.
+    pub size: usize,
+}
+
+/// The first attribute over [`MAX_ATTRIBUTE_BYTES`], if any.
+pub fn oversized(span: &Span<'_>) -> Option<OversizedAttribute> {
+    span.attributes.iter().find_map(|a| {
+        let size = a.value.size() + a.key.len();
+        (size > MAX_ATTRIBUTE_BYTES).then(|| OversizedAttribute {
+            trace_id: span.trace_id.to_string(),
+            span_id: span.span_id.to_string(),
+            key: a.key.chars().take(128).collect(),
+            size,
+        })
+    })
+}
+
+/// One [`Rule::TokenMaterial`] finding per attribute (name or value) that looks like a token.
+/// The finding names the attribute and the shape, never the value.
+///
+/// ```
+/// use deputy_audit::hygiene::token_material;
+/// use deputy_audit::span::{AttrValue, Attribute, Span};
+/// let span = Span { trace_id: "t".into(), span_id: "s".into(), name: "deputy.resolve".into(), end_unix_nano: 0,
+///     attributes: vec![Attribute { key: "note".into(), value: AttrValue::Str("Bearer ghp_0123456789abcdefABCDEF".into()) }] };
+/// let findings = token_material(&span, Some(3));
+/// assert_eq!(findings[0].attribute.as_deref(), Some("note"));
+/// assert!(!serde_json::to_string(&findings).unwrap().contains("ghp_"));
+/// ```
+pub fn token_material(span: &Span<'_>, line: Option<u64>) -> Vec<Finding> {
+    let mut found = Vec::new();
+    let name: String = if looks_like_secret(&span.name).is_some() {
+        "(a span name that itself looks like a token)".to_owned()
+    } else {
+        span.name.chars().take(128).collect()
+    };
+    for attribute in &span.attributes {
+        let shape = looks_like_secret(&attribute.key).or_else(|| {
+            attribute
+                .value
+                .texts()
+                .into_iter()
+                .find_map(looks_like_secret)
+        });
+        if let Some(shape) = shape {
+            let key = if looks_like_secret(&attribute.key).is_some() {
+                "(an attribute name that itself looks like a token)".to_owned()
+            } else {
+                attribute.key.to_string()
+            };
+            found.push(Finding {
+                rule: Rule::TokenMaterial,
+                message: format!(
+                    "attribute `{key}` of span {name} holds what looks like a {shape:?} token; the record was not written (fix the emitter and rotate the token)"
+                ),
+                record: None,
+                span: Some(SpanRef {
+                    trace_id: span.trace_id.to_string(),
+                    span_id: span.span_id.to_string(),
+                    name: name.clone(),
+                    line,
+                }),
+                attribute: Some(key),
+                shape: Some(shape),
+            });
+        }
+    }
+    found
+}
