@@ -1,1 +1,4 @@
-//! Workspace-level end-to-end tests for deputy live in `tests/tests/`; this library is empty on purpose.
+//! Shared test support for deputy's crates: real third-party peers started on 127.0.0.1.
+//! Workspace-level end-to-end tests live in `tests/tests/`.
+
+pub mod moto;

@@ -6,6 +6,8 @@
 
 /// The span around one credential resolution.
 pub const SPAN_RESOLVE: &str = "deputy.resolve";
+/// The span around one AgentCore Gateway interceptor decision.
+pub const SPAN_GATEWAY: &str = "deputy.gateway";
 /// A child span around one Token Vault call.
 pub const SPAN_VAULT_CALL: &str = "deputy.vault_call";
 
@@ -59,8 +61,13 @@ pub const MCP_METHOD: &str = "mcp.method";
 /// The MCP tool a gateway interceptor saw.
 pub const MCP_TOOL: &str = "mcp.tool";
 
+/// The MCP target a gateway request is for.
+pub const GATEWAY_TARGET: &str = "deputy.gateway.target";
+/// The interceptor mode (`passthrough`, `exchange`, `broker`).
+pub const GATEWAY_MODE: &str = "deputy.gateway.mode";
+
 /// Every attribute name above, for readers that validate what they receive.
-pub const ALL: [&str; 24] = [
+pub const ALL: [&str; 26] = [
     TASK_ID,
     USER_ID,
     REPO,
@@ -85,4 +92,6 @@ pub const ALL: [&str; 24] = [
     VAULT_REQUEST_ID,
     MCP_METHOD,
     MCP_TOOL,
+    GATEWAY_TARGET,
+    GATEWAY_MODE,
 ];

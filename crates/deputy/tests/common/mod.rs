@@ -79,4 +79,5 @@ pub fn headless(task_id: &str) -> Task {
         WatSource::Mint(WatBinding::Workload),
     )
 }
-pub mod moto;
+#[allow(unused_imports)]
+pub use deputy_tests::moto;

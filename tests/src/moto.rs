@@ -1,5 +1,5 @@
 //! A real `moto_server` (Secrets Manager, STS) on a free 127.0.0.1 port, stopped on drop.
-#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -26,7 +26,7 @@ fn binary() -> PathBuf {
     }
     let path = PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../.peers/py/bin/moto_server"
+        "/../.peers/py/bin/moto_server"
     ));
     assert!(
         path.exists(),

@@ -1,0 +1,140 @@
+//! The interceptor's configuration (TOML): one mode per MCP target.
+
+use serde::Deserialize;
+
+/// The whole configuration.
+///
+/// ```
+/// let config: deputy_gateway::config::GatewayConfig = toml::from_str(r#"
+///     workload = "deputy-gateway"
+///     [[target]]
+///     name = "docs"
+///     mode = "passthrough"
+///     issuer = "https://idp.example"
+///     jwks_uri = "https://idp.example/jwks"
+///     audience = "docs-mcp"
+/// "#).unwrap();
+/// assert_eq!(config.user_token_header, "X-Custom-UserToken");
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayConfig {
+    /// The interceptor's workload identity (for on-behalf-of exchanges).
+    pub workload: String,
+    /// The header the agent puts the user's JWT in (matched case-insensitively).
+    #[serde(default = "default_header")]
+    pub user_token_header: String,
+    /// Longest accepted user token header value, in bytes.
+    #[serde(default = "default_max_token")]
+    pub max_token_bytes: usize,
+    /// A local vault endpoint; the region's AgentCore endpoint when absent.
+    #[serde(default)]
+    pub vault_endpoint: Option<String>,
+    /// A Secrets Manager / STS endpoint (tests, LocalStack-style setups); AWS when absent.
+    #[serde(default)]
+    pub secrets_endpoint: Option<String>,
+    /// The AWS region.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// A decision table file for exchanges; the built-in table when absent.
+    #[serde(default)]
+    pub policy: Option<String>,
+    /// How user JWTs arriving at the gateway are verified (exchange mode).
+    #[serde(default)]
+    pub inbound: Option<InboundConfig>,
+    /// The target whose mode applies to requests that name no tool (`initialize`, `tools/list`);
+    /// absent: such requests are forwarded without a credential.
+    #[serde(default)]
+    pub default_target: Option<String>,
+    /// The targets.
+    #[serde(default, rename = "target")]
+    pub targets: Vec<TargetConfig>,
+}
+
+fn default_header() -> String {
+    "X-Custom-UserToken".to_owned()
+}
+
+fn default_max_token() -> usize {
+    8192
+}
+
+/// The issuer of the user JWTs the gateway receives.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InboundConfig {
+    /// `iss`.
+    pub issuer: String,
+    /// Its JWKS.
+    pub jwks_uri: String,
+    /// Audiences a user token must name to be accepted by the gateway.
+    pub audiences: Vec<String>,
+    /// The IdP prefix of user ids (`<prefix>+<sub>`).
+    pub idp_prefix: String,
+}
+
+/// One MCP target (tools are called `<name>___<tool>`) and how its credential is produced.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case", deny_unknown_fields)]
+pub enum TargetConfig {
+    /// Forward the user's own JWT, only if it was issued for this target.
+    Passthrough {
+        /// The target's name.
+        name: String,
+        /// The token's issuer.
+        issuer: String,
+        /// Its JWKS.
+        jwks_uri: String,
+        /// The audience that names this target.
+        audience: String,
+    },
+    /// Exchange the user's JWT through the Token Vault (on-behalf-of) for a target-audience token.
+    Exchange {
+        /// The target's name.
+        name: String,
+        /// The integration, in the decision table's vocabulary (e.g. `aws-native`).
+        integration: String,
+        /// `read` or `write` (default `write`: tool calls usually change things).
+        #[serde(default = "default_operation")]
+        operation: String,
+        /// The exchanged token's issuer.
+        issuer: String,
+        /// Its JWKS.
+        jwks_uri: String,
+        /// The audience the exchanged token must name.
+        audience: String,
+    },
+    /// A short-lived service token from the cross-account Token Broker; no user identity.
+    Broker {
+        /// The target's name.
+        name: String,
+        /// The central secret with `client_id` and `client_secret`.
+        secret_id: String,
+        /// The role to assume into the central account.
+        #[serde(default)]
+        role_arn: Option<String>,
+        /// Its external id.
+        #[serde(default)]
+        external_id: Option<String>,
+        /// The OAuth token endpoint.
+        token_endpoint: String,
+        /// Scopes.
+        #[serde(default)]
+        scopes: Vec<String>,
+    },
+}
+
+impl TargetConfig {
+    /// The target's name.
+    pub fn name(&self) -> &str {
+        match self {
+            TargetConfig::Passthrough { name, .. }
+            | TargetConfig::Exchange { name, .. }
+            | TargetConfig::Broker { name, .. } => name,
+        }
+    }
+}
+
+fn default_operation() -> String {
+    "write".to_owned()
+}

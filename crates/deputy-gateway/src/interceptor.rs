@@ -1,0 +1,489 @@
+//! The REQUEST interceptor: a pure function of its input and its configured credential sources.
+
+use std::collections::{BTreeMap, HashMap};
+
+use deputy::fallback::{SecretReader, ServiceCredentials, TokenBroker};
+use deputy::task::{Task, WatSource};
+use deputy::vault::{TokenVault, WatBinding};
+use deputy::verify::TokenVerifier;
+use deputy::{ResolveError, Resolver, UserToken};
+use deputy_core::audit::TokenFingerprint;
+use deputy_core::policy::{AssumeRole, PolicyTable};
+use deputy_core::{Integration, IssuerMap, Operation, TaskContext, TaskId, Trigger, UserId, attr};
+use serde_json::Value;
+use tracing::Instrument;
+
+use crate::config::{GatewayConfig, InboundConfig, TargetConfig};
+use crate::event::{InterceptorInput, InterceptorOutput, Refusal, VERSION};
+
+/// Why the interceptor could not be built from its configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// The configuration is inconsistent.
+    #[error("gateway configuration: {0}")]
+    Config(String),
+}
+
+enum Mode {
+    Passthrough {
+        verifier: Box<TokenVerifier>,
+    },
+    Exchange {
+        integration: Integration,
+        operation: Operation,
+    },
+    Broker {
+        broker: Box<TokenBroker>,
+    },
+}
+
+impl Mode {
+    fn name(&self) -> &'static str {
+        match self {
+            Mode::Passthrough { .. } => "passthrough",
+            Mode::Exchange { .. } => "exchange",
+            Mode::Broker { .. } => "broker",
+        }
+    }
+}
+
+struct Inbound {
+    verifier: TokenVerifier,
+    issuers: IssuerMap,
+    issuer: String,
+}
+
+/// A configured interceptor. Build once per Lambda container; `handle` each event.
+pub struct Interceptor {
+    header: String,
+    max_token_bytes: usize,
+    default_target: Option<String>,
+    targets: HashMap<String, Mode>,
+    inbound: Option<Inbound>,
+    resolver: Option<Resolver>,
+}
+
+impl Interceptor {
+    /// Builds the interceptor: verifiers, the resolver for exchanges, brokers.
+    pub async fn from_config(config: GatewayConfig) -> Result<Self, SetupError> {
+        let region = config
+            .region
+            .clone()
+            .unwrap_or_else(|| "us-east-1".to_owned());
+        let aws = |endpoint: Option<String>| {
+            let region = region.clone();
+            async move {
+                let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                    .region(aws_config::Region::new(region));
+                if let Some(endpoint) = endpoint {
+                    loader = loader.endpoint_url(endpoint);
+                    // A local endpoint (the local vault, moto) accepts any credentials; use
+                    // placeholders when the environment has none rather than probing IMDS.
+                    if std::env::var_os("AWS_ACCESS_KEY_ID").is_none()
+                        && std::env::var_os("AWS_PROFILE").is_none()
+                    {
+                        loader = loader.credentials_provider(
+                            aws_sdk_bedrockagentcore::config::Credentials::new(
+                                "local",
+                                "local",
+                                None,
+                                None,
+                                "deputy-local-endpoint",
+                            ),
+                        );
+                    }
+                }
+                loader.load().await
+            }
+        };
+        let needs_vault = config
+            .targets
+            .iter()
+            .any(|t| matches!(t, TargetConfig::Exchange { .. }));
+        let mut resolver = None;
+        if needs_vault {
+            let policy = match &config.policy {
+                Some(path) => {
+                    let text = tokio::fs::read_to_string(path)
+                        .await
+                        .map_err(|e| SetupError::Config(format!("policy {path}: {e}")))?;
+                    PolicyTable::from_toml(path, &text)
+                        .map_err(|e| SetupError::Config(e.to_string()))?
+                }
+                None => PolicyTable::built_in().map_err(|e| SetupError::Config(e.to_string()))?,
+            };
+            let sdk = aws(config.vault_endpoint.clone()).await;
+            let mut builder = Resolver::builder()
+                .workload(&config.workload)
+                .vault(TokenVault::new(aws_sdk_bedrockagentcore::Client::new(&sdk)));
+            for target in &config.targets {
+                if let TargetConfig::Exchange {
+                    name,
+                    integration,
+                    operation,
+                    issuer,
+                    jwks_uri,
+                    audience,
+                } = target
+                {
+                    let integration: Integration = integration
+                        .parse()
+                        .map_err(|e| SetupError::Config(format!("target {name}: {e}")))?;
+                    let op: Operation = operation
+                        .parse()
+                        .map_err(|e| SetupError::Config(format!("target {name}: {e}")))?;
+                    let decision = policy
+                        .decide_cell(&integration, deputy_core::TriggerKind::Interactive, op)
+                        .map_err(|e| SetupError::Config(format!("target {name}: {e}")))?;
+                    let provider = decision.provider.ok_or_else(|| {
+                        SetupError::Config(format!(
+                            "target {name}: the table names no provider for {integration}"
+                        ))
+                    })?;
+                    builder = builder.verifier(
+                        provider,
+                        TokenVerifier::new(issuer.clone(), jwks_uri.clone(), [audience.clone()]),
+                    );
+                }
+            }
+            resolver = Some(
+                builder
+                    .policy(policy)
+                    .build()
+                    .map_err(|e| SetupError::Config(e.to_string()))?,
+            );
+        }
+        let inbound = match (&config.inbound, needs_vault) {
+            (
+                Some(InboundConfig {
+                    issuer,
+                    jwks_uri,
+                    audiences,
+                    idp_prefix,
+                }),
+                _,
+            ) => {
+                let mut issuers = IssuerMap::new();
+                issuers
+                    .insert(issuer, idp_prefix)
+                    .map_err(|e| SetupError::Config(e.to_string()))?;
+                Some(Inbound {
+                    verifier: TokenVerifier::new(
+                        issuer.clone(),
+                        jwks_uri.clone(),
+                        audiences.clone(),
+                    ),
+                    issuers,
+                    issuer: issuer.clone(),
+                })
+            }
+            (None, true) => {
+                return Err(SetupError::Config(
+                    "exchange targets need [inbound] to verify user tokens".into(),
+                ));
+            }
+            (None, false) => None,
+        };
+        let mut targets = HashMap::new();
+        for target in config.targets {
+            let name = target.name().to_owned();
+            let mode = match target {
+                TargetConfig::Passthrough {
+                    issuer,
+                    jwks_uri,
+                    audience,
+                    ..
+                } => Mode::Passthrough {
+                    verifier: Box::new(TokenVerifier::new(issuer, jwks_uri, [audience])),
+                },
+                TargetConfig::Exchange {
+                    integration,
+                    operation,
+                    ..
+                } => Mode::Exchange {
+                    integration: integration
+                        .parse()
+                        .map_err(|e| SetupError::Config(format!("{e}")))?,
+                    operation: operation
+                        .parse()
+                        .map_err(|e| SetupError::Config(format!("{e}")))?,
+                },
+                TargetConfig::Broker {
+                    secret_id,
+                    role_arn,
+                    external_id,
+                    token_endpoint,
+                    scopes,
+                    ..
+                } => {
+                    let reader = SecretReader::new(aws(config.secrets_endpoint.clone()).await);
+                    let assume_role = role_arn.map(|role_arn| AssumeRole {
+                        role_arn,
+                        external_id,
+                    });
+                    Mode::Broker {
+                        broker: Box::new(TokenBroker::new(
+                            reader,
+                            ServiceCredentials {
+                                secret_id,
+                                assume_role,
+                                token_endpoint,
+                                scopes,
+                            },
+                        )),
+                    }
+                }
+            };
+            if targets.insert(name.clone(), mode).is_some() {
+                return Err(SetupError::Config(format!(
+                    "target {name} is configured twice"
+                )));
+            }
+        }
+        if let Some(default) = &config.default_target
+            && !targets.contains_key(default)
+        {
+            return Err(SetupError::Config(format!(
+                "default_target {default} is not a configured target"
+            )));
+        }
+        Ok(Interceptor {
+            header: config.user_token_header,
+            max_token_bytes: config.max_token_bytes,
+            default_target: config.default_target,
+            targets,
+            inbound,
+            resolver,
+        })
+    }
+
+    /// Handles one gateway event given as raw JSON: malformed input is refused, never a panic.
+    pub async fn handle_value(&self, event: Value) -> InterceptorOutput {
+        let id = event
+            .pointer("/mcp/gatewayRequest/body/id")
+            .cloned()
+            .unwrap_or(Value::Null);
+        match serde_json::from_value::<InterceptorInput>(event) {
+            Ok(input) => self.handle(input).await,
+            Err(e) => InterceptorOutput::refuse(
+                &Refusal::bad_request(format!("not an interceptor event: {e}")),
+                id,
+            ),
+        }
+    }
+
+    /// Handles one typed gateway event.
+    pub async fn handle(&self, input: InterceptorInput) -> InterceptorOutput {
+        let request = &input.mcp.gateway_request;
+        let method = request.method().unwrap_or("");
+        let tool = request.tool().unwrap_or("");
+        let span = tracing::info_span!(
+            attr::SPAN_GATEWAY,
+            { attr::MCP_METHOD } = method,
+            { attr::MCP_TOOL } = tool,
+            { attr::GATEWAY_TARGET } = tracing::field::Empty,
+            { attr::GATEWAY_MODE } = tracing::field::Empty,
+            { attr::USER_ID } = tracing::field::Empty,
+            { attr::TOKEN_FINGERPRINT } = tracing::field::Empty,
+            { attr::ERROR_KIND } = tracing::field::Empty,
+        );
+        let result = self.decide(&input, &span).instrument(span.clone()).await;
+        match result {
+            Ok(output) => output,
+            Err(refusal) => {
+                span.record(attr::ERROR_KIND, refusal.kind());
+                tracing::warn!(parent: &span, "gateway request refused: {refusal}");
+                InterceptorOutput::refuse(&refusal, request.id())
+            }
+        }
+    }
+
+    async fn decide(
+        &self,
+        input: &InterceptorInput,
+        span: &tracing::Span,
+    ) -> Result<InterceptorOutput, Refusal> {
+        if input.interceptor_input_version != VERSION {
+            return Err(Refusal::bad_request(format!(
+                "interceptor input version {:?} is not supported; this interceptor speaks {VERSION}",
+                input.interceptor_input_version
+            )));
+        }
+        let request = &input.mcp.gateway_request;
+        if request.body.get("jsonrpc").and_then(Value::as_str) != Some("2.0")
+            || request.method().is_none()
+        {
+            return Err(Refusal::bad_request(
+                "the request body is not a JSON-RPC 2.0 request",
+            ));
+        }
+        let target = match request.tool() {
+            Some(tool) => Some(tool.split_once("___").map_or(tool, |(target, _)| target)),
+            None => self.default_target.as_deref(),
+        };
+        let Some(target) = target else {
+            return Ok(InterceptorOutput::forward(
+                self.forwarded_headers(request.headers.as_ref()),
+                request.body.clone(),
+            ));
+        };
+        let mode = self.targets.get(target).ok_or_else(|| {
+            Refusal::forbidden(format!(
+                "no credential mode is configured for target {target}"
+            ))
+        })?;
+        span.record(attr::GATEWAY_TARGET, target);
+        span.record(attr::GATEWAY_MODE, mode.name());
+        let token = match mode {
+            Mode::Passthrough { verifier } => {
+                let jwt = self.user_token(request)?;
+                verifier
+                    .verify(jwt)
+                    .await
+                    .map_err(|reason| token_refusal(&reason, target))?;
+                jwt.to_owned()
+            }
+            Mode::Exchange {
+                integration,
+                operation,
+            } => {
+                self.exchange(request, integration, *operation, span)
+                    .await?
+            }
+            Mode::Broker { broker } => {
+                let ctx = TaskContext::new(task_id(request)?, Trigger::Headless);
+                let (token, _) = broker.service_token(&ctx).await.map_err(|e| {
+                    Refusal::upstream(format!(
+                        "the Token Broker could not mint a service token: {e}"
+                    ))
+                })?;
+                token.expose().to_owned()
+            }
+        };
+        span.record(
+            attr::TOKEN_FINGERPRINT,
+            TokenFingerprint::of(&token).as_str(),
+        );
+        let mut headers = self.forwarded_headers(request.headers.as_ref());
+        headers.insert("Authorization".into(), format!("Bearer {token}"));
+        Ok(InterceptorOutput::forward(headers, request.body.clone()))
+    }
+
+    fn user_token<'a>(
+        &self,
+        request: &'a crate::event::GatewayRequest,
+    ) -> Result<&'a str, Refusal> {
+        if request.headers.is_none() {
+            return Err(Refusal::unauthorized(
+                "the gateway passes no request headers: set passRequestHeaders = true on the interceptor",
+            ));
+        }
+        let value = request.header(&self.header).ok_or_else(|| {
+            Refusal::unauthorized(format!("no user token in header {}", self.header))
+        })?;
+        if value.len() > self.max_token_bytes {
+            return Err(Refusal::bad_request(format!(
+                "header {} is longer than {} bytes",
+                self.header, self.max_token_bytes
+            )));
+        }
+        let value = value.strip_prefix("Bearer ").unwrap_or(value).trim();
+        if value.is_empty() {
+            return Err(Refusal::unauthorized(format!(
+                "header {} is empty",
+                self.header
+            )));
+        }
+        Ok(value)
+    }
+
+    async fn exchange(
+        &self,
+        request: &crate::event::GatewayRequest,
+        integration: &Integration,
+        op: Operation,
+        span: &tracing::Span,
+    ) -> Result<String, Refusal> {
+        let (Some(inbound), Some(resolver)) = (&self.inbound, &self.resolver) else {
+            return Err(Refusal::upstream("exchange mode is not set up"));
+        };
+        let jwt = self.user_token(request)?;
+        let observed = inbound
+            .verifier
+            .verify(jwt)
+            .await
+            .map_err(|reason| token_refusal(&reason, "the gateway"))?;
+        let user = UserId::from_verified_claims(
+            observed.subject.iss.as_deref().unwrap_or(&inbound.issuer),
+            &observed.subject.sub,
+            &inbound.issuers,
+        )
+        .map_err(|e| Refusal::forbidden(e.to_string()))?;
+        span.record(attr::USER_ID, user.as_str());
+        let ctx = TaskContext::new(task_id(request)?, Trigger::Interactive { user });
+        let task = Task::new(ctx, WatSource::Mint(WatBinding::Jwt(UserToken::new(jwt))));
+        match resolver.resolve_token(&task, integration, op).await {
+            Ok(resolved) => Ok(resolved.token.expose().to_owned()),
+            Err(
+                e @ (ResolveError::PolicyDenied { .. }
+                | ResolveError::RepoNotAuthorized { .. }
+                | ResolveError::NoRule(_)),
+            ) => Err(Refusal::forbidden(e.to_string())),
+            Err(ResolveError::ConsentRequired(consent, _)) => Err(Refusal::forbidden(format!(
+                "the user must consent at provider {} first",
+                consent.provider
+            ))),
+            Err(e) => Err(Refusal::upstream(format!(
+                "on-behalf-of exchange failed ({})",
+                e.kind()
+            ))),
+        }
+    }
+
+    /// The incoming headers minus the user-token header and any `Authorization`.
+    fn forwarded_headers(
+        &self,
+        headers: Option<&BTreeMap<String, String>>,
+    ) -> BTreeMap<String, String> {
+        headers
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| {
+                !k.eq_ignore_ascii_case(&self.header) && !k.eq_ignore_ascii_case("authorization")
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+}
+
+/// 403 when the token is valid but not for this target; 401 otherwise. Never echoes the token.
+fn token_refusal(reason: &str, target: &str) -> Refusal {
+    if reason.contains("InvalidAudience") {
+        Refusal::forbidden(format!(
+            "the user token was not issued for {target}; forwarding a token minted for someone else is refused"
+        ))
+    } else if reason.contains("ExpiredSignature") {
+        Refusal::unauthorized("the user token has expired")
+    } else {
+        Refusal::unauthorized(format!(
+            "the user token failed verification: {}",
+            first_words(reason)
+        ))
+    }
+}
+
+fn first_words(reason: &str) -> String {
+    reason.chars().take(120).collect()
+}
+
+/// A task id for the span and STS session: the JSON-RPC id when it is usable.
+fn task_id(request: &crate::event::GatewayRequest) -> Result<TaskId, Refusal> {
+    let candidate = match request.id() {
+        Value::String(s) => format!("mcp-{s}"),
+        Value::Number(n) => format!("mcp-{n}"),
+        _ => "mcp".to_owned(),
+    };
+    TaskId::new(&candidate)
+        .or_else(|_| TaskId::new("mcp"))
+        .map_err(|e| Refusal::bad_request(e.to_string()))
+}
