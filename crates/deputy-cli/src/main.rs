@@ -3,6 +3,7 @@
 mod demo;
 mod doctor_cmd;
 mod explain;
+mod gateway_cmd;
 mod policy;
 mod resolve_cmd;
 mod sdk;
@@ -35,6 +36,9 @@ enum Command {
     /// Inspect or clear the Secrets Manager fallback's no-downgrade latch.
     #[command(subcommand)]
     Fallback(doctor_cmd::FallbackCommand),
+    /// Play the AgentCore Gateway locally around the REQUEST interceptor.
+    #[command(subcommand)]
+    Gateway(gateway_cmd::GatewayCommand),
     /// Check, show or print decision tables.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
@@ -91,6 +95,7 @@ fn run_async(command: Command) -> Result<ExitCode, String> {
             Command::Demo(args) => demo::run(&args, &spans).await.map(|()| ExitCode::SUCCESS),
             Command::Resolve(args) => resolve_cmd::run(&args).await,
             Command::Doctor(args) => doctor_cmd::run(&args).await,
+            Command::Gateway(command) => gateway_cmd::run(command).await,
             Command::Fallback(command) => doctor_cmd::run_fallback(&command).await,
             Command::Vault(command) => vault_cmd::run(command).await,
             Command::Explain(_) | Command::Policy(_) => Ok(ExitCode::SUCCESS),

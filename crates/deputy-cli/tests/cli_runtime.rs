@@ -302,3 +302,106 @@ async fn the_latch_can_be_listed_and_cleared_by_an_operator() {
     assert_eq!(again.status.code(), Some(1));
     assert!(text(&again).1.contains("is not latched"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gateway_simulate_runs_the_interceptor_between_agent_and_target() {
+    use std::sync::{Arc, Mutex};
+    let (_serve, endpoint) = serve();
+    // The target: records what arrives and answers a JSON-RPC result.
+    let seen: Arc<Mutex<Vec<(String, serde_json::Value)>>> = Arc::default();
+    let sink = seen.clone();
+    let target = axum::Router::new().route(
+        "/mcp",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: axum::Json<serde_json::Value>| {
+            let sink = sink.clone();
+            async move {
+                let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+                sink.lock().unwrap().push((auth, body.0.clone()));
+                axum::Json(serde_json::json!({"jsonrpc": "2.0", "id": body.0["id"], "result": {"ok": true}}))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target_url = format!("http://{}/mcp", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, target).await });
+
+    let config = std::env::temp_dir().join(format!("deputy-sim-{}.toml", std::process::id()));
+    std::fs::write(
+        &config,
+        format!("workload = \"deputy-agent\"\n[[target]]\nname = \"docs\"\nmode = \"passthrough\"\nissuer = \"{endpoint}/idp\"\njwks_uri = \"{endpoint}/idp/jwks\"\naudience = \"docs-mcp\"\n"),
+    )
+    .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _sim = Serve(
+        deputy()
+            .args([
+                "gateway",
+                "simulate",
+                "--config",
+                config.to_str().unwrap(),
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--target",
+                &target_url,
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "simulate did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = deputy()
+        .args([
+            "vault",
+            "token",
+            "--user",
+            "alice",
+            "--audience",
+            "docs-mcp",
+            "--endpoint",
+            &endpoint,
+        ])
+        .output()
+        .unwrap();
+    let jwt = text(&out).0.trim().to_owned();
+    let call = serde_json::json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": "docs___search", "arguments": {"q": "deputy"}}});
+    let http = reqwest::Client::new();
+    let ok = http
+        .post(format!("http://127.0.0.1:{port}/mcp"))
+        .header("X-Custom-UserToken", &jwt)
+        .json(&call)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(
+        ok.json::<serde_json::Value>().await.unwrap()["result"]["ok"],
+        true
+    );
+    let (auth, body) = seen.lock().unwrap()[0].clone();
+    assert_eq!(auth, format!("Bearer {jwt}"));
+    assert_eq!(body, call);
+    let forged = http
+        .post(format!("http://127.0.0.1:{port}/mcp"))
+        .header("X-Custom-UserToken", format!("{jwt}x"))
+        .json(&call)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 401);
+    let refusal: serde_json::Value = forged.json().await.unwrap();
+    assert_eq!(refusal["error"]["code"], -32001);
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        1,
+        "the target is never called for a refused request"
+    );
+}
