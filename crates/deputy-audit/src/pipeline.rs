@@ -284,7 +284,9 @@ pub fn run_lines(
             return Ok(());
         }
         line += 1;
-        let batch = match std::str::from_utf8(&buffer) {
+        let text = buffer.strip_suffix(b"\n").unwrap_or(&buffer);
+        let text = text.strip_suffix(b"\r").unwrap_or(text);
+        let batch = match std::str::from_utf8(text) {
             Ok(text) => pipeline.json_line(line, text),
             Err(e) => {
                 pipeline.stats.lines += 1;
