@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
 pub mod peers;
+pub mod webdriver;
 
 use deputy_core::attr;
 use serde_json::{Value, json};
