@@ -20,6 +20,7 @@ pub mod doctor;
 pub mod error;
 mod expiry;
 pub mod fallback;
+pub mod github_app;
 mod integrations;
 pub mod otel;
 pub mod repo_auth;

@@ -10,6 +10,7 @@ use super::{Inner, Resolver};
 use crate::cache::TokenCache;
 use crate::consent::PendingConsents;
 use crate::fallback::SecretsManagerFallback;
+use crate::github_app::GithubApp;
 use crate::repo_auth::RepoAuthorizer;
 use crate::vault::TokenVault;
 use crate::verify::TokenVerifier;
@@ -39,6 +40,7 @@ pub struct ResolverBuilder {
     verifiers: HashMap<String, TokenVerifier>,
     record_user_ids: Option<bool>,
     fallback: Option<Arc<SecretsManagerFallback>>,
+    github_app: Option<Arc<GithubApp>>,
 }
 
 impl ResolverBuilder {
@@ -122,6 +124,13 @@ impl ResolverBuilder {
         self
     }
 
+    /// The GitHub App that serves rules with `flow = "github_app"` (see [`crate::github_app`]).
+    /// Without one, such rules fail with a missing-context error naming the rule.
+    pub fn github_app(mut self, app: GithubApp) -> Self {
+        self.github_app = Some(Arc::new(app));
+        self
+    }
+
     /// Builds the resolver.
     pub fn build(self) -> Result<Resolver, BuildError> {
         let policy = match self.policy {
@@ -155,6 +164,7 @@ impl ResolverBuilder {
                 record_user_ids: self.record_user_ids.unwrap_or(true),
                 fallback: self.fallback,
                 api_keys: Default::default(),
+                github_app: self.github_app,
             }),
         })
     }

@@ -3,7 +3,7 @@
 
 use std::time::SystemTime;
 
-use deputy_core::flow::Flow;
+use deputy_core::flow::{Flow, PermissionLevel};
 use deputy_core::policy::Decision;
 use deputy_core::{Integration, Operation};
 
@@ -33,9 +33,15 @@ impl Resolver {
                     reason: reason.clone(),
                 });
             }
-            Flow::GithubApp { .. } => {
+            Flow::GithubApp { .. } if self.inner.github_app.is_none() => {
                 return Err(missing(format!(
                     "rule {:?} chose a GitHub App installation token, but this resolver has no GitHub App configured",
+                    decision.rule_id
+                )));
+            }
+            Flow::GithubApp { .. } if task.ctx.repo.is_none() => {
+                return Err(missing(format!(
+                    "rule {:?} chose a GitHub App installation token, which is scoped to one repository, and the task names none; use resolve_github_token(&task, op, &repo)",
                     decision.rule_id
                 )));
             }
@@ -51,8 +57,13 @@ impl Resolver {
             }
             _ => {}
         }
-        if decision.repo_authorization && op == Operation::Write {
-            self.authorize_repo(task, integration, op).await?;
+        // An installation token with any write permission is a write credential, whatever the
+        // operation and whether or not the rule says so.
+        let app_writes = matches!(&decision.flow, Flow::GithubApp { permissions }
+            if permissions.values().any(|level| *level == PermissionLevel::Write));
+        if (decision.repo_authorization && op == Operation::Write) || app_writes {
+            self.authorize_repo(task, integration, Operation::Write)
+                .await?;
         }
         Ok(())
     }

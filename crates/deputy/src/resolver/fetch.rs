@@ -24,6 +24,11 @@ impl Resolver {
         let inner = &self.inner;
         let provider = decision.provider.clone().unwrap_or_default();
         let wat = self.wat(task, integration).await?;
+        if let Flow::GithubApp { permissions } = &decision.flow {
+            return self
+                .fetch_github_app(task, integration, permissions, &wat)
+                .await;
+        }
         let vault_err = |e| ResolveError::from_vault(integration, e);
         let token = match &decision.flow {
             Flow::ApiKey => inner

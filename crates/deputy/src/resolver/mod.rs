@@ -54,6 +54,7 @@ pub(super) struct Inner {
     pub(super) record_user_ids: bool,
     pub(super) fallback: Option<Arc<SecretsManagerFallback>>,
     pub(super) api_keys: api_keys::ApiKeyRotation,
+    pub(super) github_app: Option<Arc<crate::github_app::GithubApp>>,
 }
 
 impl std::fmt::Debug for Resolver {
@@ -259,6 +260,9 @@ impl Resolver {
     }
 
     fn cache_key(&self, task: &Task, decision: &Decision) -> CacheKey {
+        if let Some(key) = self.github_app_cache_key(task, decision) {
+            return key;
+        }
         let provider = decision.provider.as_deref().unwrap_or("-");
         let mut key = CacheKey::new(&self.inner.workload, provider, decision.flow.name())
             .scopes(&decision.scopes)
