@@ -8,9 +8,11 @@ use deputy_core::audit::AuditRecord;
 
 use super::escape;
 
-const NODE_W: usize = 190;
+const NODE_W: usize = 170;
 const NODE_H: usize = 38;
-const COL_GAP: usize = 90;
+const COL_GAP: usize = 60;
+/// The agent → target gap is wide enough for the flow · source · operation labels.
+const TARGET_GAP: usize = 280;
 const ROW_GAP: usize = 34;
 const MARGIN: usize = 16;
 
@@ -32,6 +34,11 @@ impl Kind {
             Kind::Target => "target",
         }
     }
+}
+
+fn column_x(column: usize) -> usize {
+    let gaps = column.min(2) * COL_GAP + usize::from(column == 3) * TARGET_GAP;
+    MARGIN + column * NODE_W + gaps
 }
 
 /// A node: its column and its name.
@@ -96,13 +103,13 @@ impl Graph {
         for (node, _) in ordered {
             let row = rows.entry(node.0).or_default();
             let column = node.0 as usize;
-            let x = MARGIN + column * (NODE_W + COL_GAP);
+            let x = column_x(column);
             let y = MARGIN + *row * (NODE_H + ROW_GAP);
             positions.insert(node, (x, y));
             *row += 1;
         }
         let max_rows = rows.values().copied().max().unwrap_or(1);
-        let width = 2 * MARGIN + 4 * NODE_W + 3 * COL_GAP;
+        let width = column_x(3) + NODE_W + MARGIN;
         let height = 2 * MARGIN + max_rows * (NODE_H + ROW_GAP);
         let mut svg = String::new();
         let _ = write!(

@@ -1,0 +1,243 @@
+//! `deputy audit`: the audit pipeline from the command line.
+//!
+//! - `serve --listen 127.0.0.1:4318`: an OTLP/HTTP receiver (protobuf or JSON, gzip or not)
+//!   that an OpenTelemetry Collector forwards to;
+//! - `ingest [FILE|-] --out FILE`: OTLP/JSON lines (a collector file exporter's output) to
+//!   `abca.audit.v1` records;
+//! - `report --in FILE --out FILE.html`: the HTML report of a records file.
+//!
+//! Exit codes of `ingest`: 0 clean, 2 invariant findings, 3 malformed input was skipped.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+use clap::Subcommand;
+use deputy_audit::pipeline::{JsonLinesSink, run_lines};
+use deputy_audit::{Finding, Pipeline};
+use deputy_core::audit::AuditRecord;
+
+/// Exit code when invariant findings were reported.
+const EXIT_FINDINGS: u8 = 2;
+/// Exit code when malformed input was skipped.
+const EXIT_SKIPPED: u8 = 3;
+
+/// `deputy audit` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Receive OTLP/HTTP (`POST /v1/traces`, protobuf or JSON) and write records as they come.
+    Serve {
+        /// Address to listen on (loopback unless you put it behind your own network controls).
+        #[arg(long, default_value = "127.0.0.1:4318")]
+        listen: SocketAddr,
+        /// Append records (JSON lines) to this file; stdout when absent.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Append findings (JSON lines) to this file; stderr when absent.
+        #[arg(long)]
+        findings: Option<PathBuf>,
+    },
+    /// Read OTLP/JSON lines from FILE (or `-` for stdin) and write records.
+    Ingest {
+        /// The input file, or `-` for stdin.
+        #[arg(default_value = "-")]
+        input: String,
+        /// Where the records go (JSON lines); `-` for stdout.
+        #[arg(long)]
+        out: String,
+        /// Where the findings go (JSON lines); stderr when absent.
+        #[arg(long)]
+        findings: Option<PathBuf>,
+    },
+    /// Render the HTML report of a records file.
+    Report {
+        /// The records file (`abca.audit.v1` JSON lines).
+        #[arg(long = "in")]
+        input: PathBuf,
+        /// The HTML file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Findings from `ingest` or `serve` (adds refused spans, which have no record).
+        #[arg(long)]
+        findings: Option<PathBuf>,
+    },
+}
+
+/// Runs one `deputy audit` command.
+pub async fn run(command: AuditCommand) -> Result<ExitCode, String> {
+    match command {
+        AuditCommand::Serve {
+            listen,
+            out,
+            findings,
+        } => serve(listen, out, findings).await,
+        AuditCommand::Ingest {
+            input,
+            out,
+            findings,
+        } => blocking(move || ingest(&input, &out, findings.as_deref())).await,
+        AuditCommand::Report {
+            input,
+            out,
+            findings,
+        } => blocking(move || report(&input, &out, findings.as_deref())).await,
+    }
+}
+
+async fn blocking(
+    work: impl FnOnce() -> Result<ExitCode, String> + Send + 'static,
+) -> Result<ExitCode, String> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| format!("audit task failed: {e}"))?
+}
+
+type Writer = Box<dyn Write + Send>;
+
+fn append(path: &Path, what: &str) -> Result<Writer, String> {
+    File::options()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map(|f| Box::new(BufWriter::new(f)) as Writer)
+        .map_err(|e| format!("cannot open {} for the {what}: {e}", path.display()))
+}
+
+fn findings_writer(path: Option<&Path>) -> Result<Writer, String> {
+    match path {
+        Some(path) => append(path, "findings"),
+        None => Ok(Box::new(io::stderr())),
+    }
+}
+
+async fn serve(
+    listen: SocketAddr,
+    out: Option<PathBuf>,
+    findings: Option<PathBuf>,
+) -> Result<ExitCode, String> {
+    let records: Writer = match &out {
+        Some(path) => append(path, "records")?,
+        None => Box::new(io::stdout()),
+    };
+    let sink = JsonLinesSink::new(records, findings_writer(findings.as_deref())?);
+    let shared = Arc::new(Mutex::new((Pipeline::default(), sink)));
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the listening address: {e}"))?;
+    eprintln!("deputy audit: receiving OTLP/HTTP on http://{local}/v1/traces (Ctrl-C to stop)");
+    axum::serve(listener, deputy_audit::receiver::router(shared.clone()))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(|e| format!("the audit receiver on {local} failed: {e}"))?;
+    let stats = blocking_stats(shared).await?;
+    eprintln!("deputy audit: {stats}");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn blocking_stats(
+    shared: Arc<Mutex<(Pipeline, JsonLinesSink<Writer, Writer>)>>,
+) -> Result<String, String> {
+    tokio::task::spawn_blocking(move || {
+        let mut guard = shared
+            .lock()
+            .map_err(|_| "the audit pipeline failed while writing".to_owned())?;
+        use deputy_audit::pipeline::Sink as _;
+        guard
+            .1
+            .flush()
+            .map_err(|e| format!("cannot flush the audit output: {e}"))?;
+        serde_json::to_string(guard.0.stats()).map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| format!("audit task failed: {e}"))?
+}
+
+fn ingest(input: &str, out: &str, findings: Option<&Path>) -> Result<ExitCode, String> {
+    let reader: Box<dyn BufRead> = if input == "-" {
+        Box::new(io::stdin().lock())
+    } else {
+        let file = File::open(input).map_err(|e| format!("cannot read {input}: {e}"))?;
+        Box::new(BufReader::with_capacity(1 << 20, file))
+    };
+    let records: Writer = if out == "-" {
+        Box::new(BufWriter::new(io::stdout()))
+    } else {
+        File::create(out)
+            .map(|f| Box::new(BufWriter::new(f)) as Writer)
+            .map_err(|e| format!("cannot write the records to {out}: {e}"))?
+    };
+    let mut sink = JsonLinesSink::new(records, findings_writer(findings)?);
+    let mut pipeline = Pipeline::default();
+    run_lines(&mut pipeline, reader, &mut sink)
+        .map_err(|e| format!("reading {input} or writing {out} failed: {e}"))?;
+    use deputy_audit::pipeline::Sink as _;
+    sink.flush()
+        .map_err(|e| format!("cannot flush the records to {out}: {e}"))?;
+    for error in &sink.errors {
+        eprintln!("deputy audit: {input}: {error}");
+    }
+    let stats = pipeline.stats();
+    eprintln!(
+        "deputy audit: {} lines, {} spans, {} records, {} refused, {} skipped, {} findings",
+        stats.lines,
+        stats.spans,
+        stats.records,
+        stats.refused,
+        stats.errors,
+        stats.findings.values().sum::<u64>()
+    );
+    Ok(if stats.errors > 0 {
+        ExitCode::from(EXIT_SKIPPED)
+    } else if !stats.findings.is_empty() {
+        ExitCode::from(EXIT_FINDINGS)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn read_lines<T>(
+    path: &Path,
+    what: &str,
+    parse: impl Fn(&str) -> serde_json::Result<T>,
+) -> Result<Vec<T>, String> {
+    let file = File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut out = Vec::new();
+    for (i, line) in BufReader::new(file).lines().enumerate() {
+        let line = line.map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        out.push(parse(&line).map_err(|e| {
+            format!(
+                "{} line {}: not {what}: {e}",
+                path.display(),
+                i + 1
+            )
+        })?);
+    }
+    Ok(out)
+}
+
+fn report(input: &Path, out: &Path, findings: Option<&Path>) -> Result<ExitCode, String> {
+    let records: Vec<AuditRecord> = read_lines(input, "an abca.audit.v1 record", |l| serde_json::from_str(l))?;
+    let extra: Vec<Finding> = match findings {
+        Some(path) => read_lines(path, "a deputy audit finding", |l| serde_json::from_str(l))?,
+        None => Vec::new(),
+    };
+    let html = deputy_audit::report::render(&records, &extra);
+    std::fs::write(out, html).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    eprintln!(
+        "deputy audit: report of {} records written to {}",
+        records.len(),
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
