@@ -17,6 +17,8 @@ use axum::routing::{delete, get, post};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
 
+pub mod setup;
+
 pub const APP_ID: u64 = 424242;
 pub const INSTALLATION_ID: u64 = 9001;
 
