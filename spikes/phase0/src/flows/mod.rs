@@ -1,0 +1,5 @@
+//! One module per spike flow.
+
+pub mod federation;
+pub mod m2m;
+pub mod obo;
