@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 /// A listener on the return URL's loopback address.
 pub struct Listener {
     receiver: mpsc::Receiver<String>,
+    stop: tokio::sync::oneshot::Sender<()>,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -48,10 +49,19 @@ impl Listener {
                 }
             }),
         );
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
         });
-        Ok(Listener { receiver, server })
+        Ok(Listener {
+            receiver,
+            stop,
+            server,
+        })
     }
 
     /// The `session_id` the browser brought, or `None` at the timeout.
@@ -60,7 +70,16 @@ impl Listener {
             .await
             .ok()
             .flatten();
-        self.server.abort();
+        // Let the landing page's answer go out; a browser's idle keep-alive connection does
+        // not hold the spike up for more than two seconds.
+        let _ = self.stop.send(());
+        let abort = self.server.abort_handle();
+        if tokio::time::timeout(Duration::from_secs(2), self.server)
+            .await
+            .is_err()
+        {
+            abort.abort();
+        }
         got
     }
 }
