@@ -38,6 +38,35 @@ pub fn oversized(span: &Span<'_>) -> Option<OversizedAttribute> {
     })
 }
 
+/// Whether `text` could hold anything [`looks_like_secret`] recognises: a GitHub prefix needs
+/// `gh`, a JWT needs `eyJ`, and long base64 needs a run of 40 base64 characters. Cheaper than
+/// the full check, and never says no when the full check would say yes.
+fn may_hold_secret(text: &str) -> bool {
+    if text.contains("gh") || text.contains("eyJ") {
+        return true;
+    }
+    let mut run = 0usize;
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_') {
+            run += 1;
+            if run >= 40 {
+                return true;
+            }
+        } else {
+            run = 0;
+        }
+    }
+    false
+}
+
+fn scan(text: &str) -> Option<deputy_core::audit::SecretShape> {
+    if may_hold_secret(text) {
+        looks_like_secret(text)
+    } else {
+        None
+    }
+}
+
 /// One [`Rule::TokenMaterial`] finding per attribute (name or value) that looks like a token.
 /// The finding names the attribute and the shape, never the value.
 ///
@@ -52,21 +81,16 @@ pub fn oversized(span: &Span<'_>) -> Option<OversizedAttribute> {
 /// ```
 pub fn token_material(span: &Span<'_>, line: Option<u64>) -> Vec<Finding> {
     let mut found = Vec::new();
-    let name: String = if looks_like_secret(&span.name).is_some() {
+    let name: String = if scan(&span.name).is_some() {
         "(a span name that itself looks like a token)".to_owned()
     } else {
         span.name.chars().take(128).collect()
     };
     for attribute in &span.attributes {
-        let shape = looks_like_secret(&attribute.key).or_else(|| {
-            attribute
-                .value
-                .texts()
-                .into_iter()
-                .find_map(looks_like_secret)
-        });
+        let shape = scan(&attribute.key)
+            .or_else(|| attribute.value.texts().into_iter().find_map(scan));
         if let Some(shape) = shape {
-            let key = if looks_like_secret(&attribute.key).is_some() {
+            let key = if scan(&attribute.key).is_some() {
                 "(an attribute name that itself looks like a token)".to_owned()
             } else {
                 attribute.key.to_string()
@@ -89,4 +113,31 @@ pub fn token_material(span: &Span<'_>, line: Option<u64>) -> Vec<Finding> {
         }
     }
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_prefilter_never_hides_what_the_full_check_finds() {
+        let samples = [
+            "ghp_0123456789abcdefABCDEF",
+            "x github_pat_11ABCDEFG0abcdefghijklmnop",
+            "Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2ln",
+            "dGhpcyBpcyBhIHNlY3JldCB0b2tlbiB2YWx1ZSAxMjM0NQ==",
+            "k=aB3aB3aB3aB3aB3aB3aB3aB3aB3aB3aB3aB3aB3aB3",
+            "sha256:0123456789abcdef0123456789abcdef",
+            "{\"user\":\"dev+alice\",\"agent\":\"deputy-agent\"}",
+            "octo-org/infra",
+            "",
+        ];
+        for sample in samples {
+            if looks_like_secret(sample).is_some() {
+                assert!(may_hold_secret(sample), "{sample}");
+            }
+            assert_eq!(scan(sample), looks_like_secret(sample), "{sample}");
+        }
+        assert!(!may_hold_secret("sha256:0123456789abcdef0123456789abcdef"));
+    }
 }
