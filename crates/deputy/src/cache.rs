@@ -95,6 +95,61 @@ impl CacheKey {
     }
 }
 
+/// The fields of a [`CacheKey`], in the fixed order of its compact form.
+const USER: usize = 1;
+const PROVIDER: usize = 2;
+const TASK: usize = 8;
+
+impl CacheKey {
+    /// The key as the cache stores it: one allocation, each field length-prefixed in a fixed
+    /// order, so no value can be mistaken for a separator and equal keys encode equally.
+    fn compact(&self) -> Box<str> {
+        let mut out = String::with_capacity(64);
+        let mut field = |value: &str| {
+            out.push_str(&value.len().to_string());
+            out.push(':');
+            out.push_str(value);
+        };
+        field(&self.workload);
+        field(self.user.as_deref().unwrap_or(""));
+        field(&self.provider);
+        field(self.flow);
+        for list in [&self.scopes, &self.audiences, &self.resources] {
+            field(&list.len().to_string());
+            for item in list {
+                field(item);
+            }
+        }
+        field(self.repo.as_deref().unwrap_or(""));
+        field(self.task.as_deref().unwrap_or(""));
+        out.into_boxed_str()
+    }
+}
+
+/// The single fields of a compact key (lists are skipped), by position.
+fn compact_field(compact: &str, index: usize) -> Option<&str> {
+    let mut rest = compact;
+    let mut position = 0;
+    let mut list_items = 0usize;
+    while !rest.is_empty() {
+        let (len, tail) = rest.split_once(':')?;
+        let len: usize = len.parse().ok()?;
+        let value = tail.get(..len)?;
+        rest = &tail[len..];
+        if list_items > 0 {
+            list_items -= 1;
+            continue;
+        }
+        if (4..=6).contains(&position) {
+            list_items = value.parse().ok()?;
+        } else if position == index {
+            return Some(value);
+        }
+        position += 1;
+    }
+    None
+}
+
 fn sorted<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> Vec<String> {
     let mut v: Vec<String> = items.into_iter().map(|s| s.as_ref().to_owned()).collect();
     v.sort();
@@ -154,7 +209,7 @@ pub enum CacheOutcome {
 /// ```
 #[derive(Clone)]
 pub struct TokenCache {
-    entries: Cache<CacheKey, Arc<Entry>>,
+    entries: Cache<Box<str>, Arc<Entry>>,
     buffer: Duration,
     jitter_seed: RandomState,
 }
@@ -170,10 +225,10 @@ impl std::fmt::Debug for TokenCache {
 
 struct ServeUntil;
 
-impl Expiry<CacheKey, Arc<Entry>> for ServeUntil {
+impl Expiry<Box<str>, Arc<Entry>> for ServeUntil {
     fn expire_after_create(
         &self,
-        _key: &CacheKey,
+        _key: &Box<str>,
         value: &Arc<Entry>,
         _now: Instant,
     ) -> Option<Duration> {
@@ -212,7 +267,8 @@ impl TokenCache {
         F: Future<Output = Result<CachedToken, E>>,
         E: Send + Sync + 'static,
     {
-        let serve_until = |cached: &CachedToken, key: &CacheKey| {
+        let key = key.compact();
+        let serve_until = |cached: &CachedToken, key: &str| {
             let jitter = self
                 .buffer
                 .mul_f64(self.jitter_fraction(key, cached.expires_at));
@@ -253,7 +309,7 @@ impl TokenCache {
     pub fn invalidate_user(&self, user: &str) -> Result<(), moka::PredicateError> {
         let user = user.to_owned();
         self.entries
-            .invalidate_entries_if(move |key, _| key.user.as_deref() == Some(user.as_str()))
+            .invalidate_entries_if(move |key, _| compact_field(key, USER) == Some(user.as_str()))
             .map(|_| ())
     }
 
@@ -261,9 +317,18 @@ impl TokenCache {
     pub fn invalidate_provider(&self, provider: &str) {
         let provider = provider.to_owned();
         // Only fails when invalidation closures are off, which `new` never does.
+        let _ = self.entries.invalidate_entries_if(move |key, _| {
+            compact_field(key, PROVIDER) == Some(provider.as_str())
+        });
+    }
+
+    /// Drops every token that belongs to a task (e.g. when its credentials are closed).
+    pub fn invalidate_task(&self, task: &str) {
+        let task = task.to_owned();
+        // Only fails when invalidation closures are off, which `new` never does.
         let _ = self
             .entries
-            .invalidate_entries_if(move |key, _| key.provider == provider);
+            .invalidate_entries_if(move |key, _| compact_field(key, TASK) == Some(task.as_str()));
     }
 
     /// The number of cached tokens (approximate, as moka counts).
@@ -276,9 +341,34 @@ impl TokenCache {
         self.len() == 0
     }
 
-    fn jitter_fraction(&self, key: &CacheKey, expires_at: SystemTime) -> f64 {
+    fn jitter_fraction(&self, key: &str, expires_at: SystemTime) -> f64 {
         let hash = self.jitter_seed.hash_one((key, expires_at));
         // Up to half the buffer, spread by a per-process random seed.
         (hash % 10_000) as f64 / 20_000.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compact_keys_are_unambiguous_and_fields_are_recoverable() {
+        let a = CacheKey::new("w", "p", "m2m").scopes(["a b", "c"]);
+        let b = CacheKey::new("w", "p", "m2m").scopes(["a", "b c"]);
+        assert_ne!(a.compact(), b.compact());
+        let tricky = CacheKey::new("w", "p", "m2m")
+            .user("3:x")
+            .scopes(["1:"])
+            .repo("o/r")
+            .task("t-9");
+        let compact = tricky.compact();
+        assert_eq!(compact_field(&compact, USER), Some("3:x"));
+        assert_eq!(compact_field(&compact, PROVIDER), Some("p"));
+        assert_eq!(compact_field(&compact, TASK), Some("t-9"));
+        assert_ne!(
+            CacheKey::new("w", "p", "m2m").user("u").compact(),
+            CacheKey::new("w", "p", "m2m").compact()
+        );
     }
 }

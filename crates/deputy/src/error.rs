@@ -124,6 +124,14 @@ pub enum ResolveError {
         /// What failed.
         reason: String,
     },
+    /// GitHub refused or failed to mint an installation token (the App's key, GitHub down, …).
+    #[error("{integration}: {source}")]
+    GithubApp {
+        /// The integration.
+        integration: Integration,
+        /// What GitHub said.
+        source: crate::github_app::GithubAppError,
+    },
     /// The vault was unavailable and the Secrets Manager fallback could not read its secret.
     #[error("{integration}: {vault}; the Secrets Manager fallback failed too: {secret}")]
     FallbackFailed {
@@ -188,6 +196,7 @@ impl ResolveError {
             ResolveError::InvalidToken { .. } => "invalid_token",
             ResolveError::CallbackRejected(_) => "callback_rejected",
             ResolveError::FallbackFailed { .. } => "fallback_failed",
+            ResolveError::GithubApp { .. } => "github_app",
             ResolveError::Vault { .. } => "vault",
         }
     }

@@ -114,9 +114,8 @@ impl GithubAppError {
     }
 
     /// The resolver's error for this failure. Repository-scoped refusals are
-    /// [`ResolveError::RepoNotAuthorized`]; configuration and availability problems are
-    /// [`ResolveError::MissingContext`] with this error's message. Either way no other
-    /// credential is tried.
+    /// [`ResolveError::RepoNotAuthorized`]; key, availability and other GitHub problems are
+    /// [`ResolveError::GithubApp`]. Either way no other credential is tried.
     pub fn into_resolve_error(self, integration: &Integration, principal: &str) -> ResolveError {
         match &self {
             GithubAppError::NotInstalled { repo, .. }
@@ -127,9 +126,9 @@ impl GithubAppError {
                 principal: principal.to_owned(),
                 reason: self.to_string(),
             },
-            _ => ResolveError::MissingContext {
+            _ => ResolveError::GithubApp {
                 integration: integration.clone(),
-                problem: self.to_string(),
+                source: self,
             },
         }
     }

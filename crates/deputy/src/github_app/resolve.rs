@@ -28,7 +28,7 @@ impl Resolver {
         let task_id = task.ctx.task_id.as_str();
         let mut key = CacheKey::new(
             &self.inner.workload,
-            &github_app_provider(app_id, task_id),
+            &github_app_provider(app_id),
             decision.flow.name(),
         )
         .scopes(
@@ -86,7 +86,8 @@ impl Resolver {
     }
 }
 
-/// The cache key's provider part for a task's GitHub App tokens.
-pub(super) fn github_app_provider(app_id: u64, task_id: &str) -> String {
-    format!("github-app/{app_id}/task/{task_id}")
+/// The cache key's provider part for an App's installation tokens (the key also carries the
+/// task and the repository, so tokens never cross either).
+pub(super) fn github_app_provider(app_id: u64) -> String {
+    format!("github-app/{app_id}")
 }

@@ -8,7 +8,6 @@ use deputy_core::{Integration, Operation, RepoRef};
 
 use super::app::{GithubApp, Revocation};
 use super::error::GithubAppError;
-use super::resolve::github_app_provider;
 use crate::error::ResolveError;
 use crate::task::Task;
 use crate::{AccessToken, ResolvedToken, Resolver};
@@ -107,10 +106,7 @@ impl TaskCredentials {
         self.resolver
             .inner
             .cache
-            .invalidate_provider(&github_app_provider(
-                app.app_id(),
-                self.task.ctx.task_id.as_str(),
-            ));
+            .invalidate_task(self.task.ctx.task_id.as_str());
         let mut closed = Closed::default();
         let mut first_error = None;
         let mut kept = Vec::new();
@@ -155,10 +151,7 @@ impl Drop for TaskCredentials {
             return;
         };
         let task_id = self.task.ctx.task_id.clone();
-        self.resolver
-            .inner
-            .cache
-            .invalidate_provider(&github_app_provider(app.app_id(), task_id.as_str()));
+        self.resolver.inner.cache.invalidate_task(task_id.as_str());
         tracing::warn!(
             "task {task_id}'s credentials were dropped without close(); revoking {} installation token(s) in the background",
             tokens.len()
