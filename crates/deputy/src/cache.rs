@@ -165,7 +165,7 @@ pub struct CachedToken {
     /// When the token expires.
     pub expires_at: SystemTime,
     /// The delegation a verified token records, kept so cache hits report it too.
-    pub observed: Option<ObservedDelegation>,
+    pub observed: Option<Box<ObservedDelegation>>,
 }
 
 #[derive(Debug)]

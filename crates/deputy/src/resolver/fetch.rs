@@ -131,15 +131,13 @@ impl Resolver {
             }
         };
         let observed = match (&decision.flow, inner.verifiers.get(&provider)) {
-            (_, Some(verifier)) => {
-                Some(verifier.verify(token.expose()).await.map_err(|reason| {
-                    ResolveError::InvalidToken {
-                        integration: integration.clone(),
-                        provider: provider.clone(),
-                        reason,
-                    }
-                })?)
-            }
+            (_, Some(verifier)) => Some(Box::new(verifier.verify(token.expose()).await.map_err(
+                |reason| ResolveError::InvalidToken {
+                    integration: integration.clone(),
+                    provider: provider.clone(),
+                    reason,
+                },
+            )?)),
             (Flow::OnBehalfOf { .. }, None) => {
                 return Err(ResolveError::InvalidToken {
                     integration: integration.clone(),

@@ -238,7 +238,7 @@ impl Resolver {
                 CredentialSource::Vault
             },
             rule_id: decision.rule_id,
-            observed: cached.observed,
+            observed: cached.observed.map(|o| *o),
             fallback_reason: None,
         })
     }
