@@ -3,7 +3,7 @@
 use deputy_core::audit::looks_like_secret;
 
 use crate::finding::{Finding, Rule, SpanRef};
-use crate::span::Span;
+use crate::span::{AttrValue, Span};
 
 /// The largest attribute value (text bytes, nested values summed) the pipeline accepts.
 /// deputy's own attributes are far smaller; the limit keeps one bad span from holding memory.
@@ -42,11 +42,9 @@ pub fn oversized(span: &Span<'_>) -> Option<OversizedAttribute> {
 /// `gh`, a JWT needs `eyJ`, and long base64 needs a run of 40 base64 characters. Cheaper than
 /// the full check, and never says no when the full check would say yes.
 fn may_hold_secret(text: &str) -> bool {
-    if text.contains("gh") || text.contains("eyJ") {
-        return true;
-    }
+    let bytes = text.as_bytes();
     let mut run = 0usize;
-    for b in text.bytes() {
+    for (i, &b) in bytes.iter().enumerate() {
         if b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_') {
             run += 1;
             if run >= 40 {
@@ -54,6 +52,11 @@ fn may_hold_secret(text: &str) -> bool {
             }
         } else {
             run = 0;
+        }
+        match b {
+            b'g' if bytes.get(i + 1) == Some(&b'h') => return true,
+            b'e' if bytes.get(i + 1..i + 3) == Some(b"yJ") => return true,
+            _ => {}
         }
     }
     false
@@ -81,36 +84,41 @@ fn scan(text: &str) -> Option<deputy_core::audit::SecretShape> {
 /// ```
 pub fn token_material(span: &Span<'_>, line: Option<u64>) -> Vec<Finding> {
     let mut found = Vec::new();
-    let name: String = if scan(&span.name).is_some() {
-        "(a span name that itself looks like a token)".to_owned()
-    } else {
-        span.name.chars().take(128).collect()
-    };
     for attribute in &span.attributes {
-        let shape = scan(&attribute.key)
-            .or_else(|| attribute.value.texts().into_iter().find_map(scan));
-        if let Some(shape) = shape {
-            let key = if scan(&attribute.key).is_some() {
-                "(an attribute name that itself looks like a token)".to_owned()
-            } else {
-                attribute.key.to_string()
-            };
-            found.push(Finding {
-                rule: Rule::TokenMaterial,
-                message: format!(
-                    "attribute `{key}` of span {name} holds what looks like a {shape:?} token; the record was not written (fix the emitter and rotate the token)"
-                ),
-                record: None,
-                span: Some(SpanRef {
-                    trace_id: span.trace_id.to_string(),
-                    span_id: span.span_id.to_string(),
-                    name: name.clone(),
-                    line,
-                }),
-                attribute: Some(key),
-                shape: Some(shape),
-            });
-        }
+        let key_shape = scan(&attribute.key);
+        let shape = key_shape.or_else(|| match &attribute.value {
+            AttrValue::Str(text) | AttrValue::Bytes(text) => scan(text),
+            AttrValue::Int(_) | AttrValue::Bool(_) | AttrValue::Double(_) | AttrValue::Empty => {
+                None
+            }
+            nested => nested.texts().into_iter().find_map(scan),
+        });
+        let Some(shape) = shape else { continue };
+        let name: String = if scan(&span.name).is_some() {
+            "(a span name that itself looks like a token)".to_owned()
+        } else {
+            span.name.chars().take(128).collect()
+        };
+        let key = if key_shape.is_some() {
+            "(an attribute name that itself looks like a token)".to_owned()
+        } else {
+            attribute.key.to_string()
+        };
+        found.push(Finding {
+            rule: Rule::TokenMaterial,
+            message: format!(
+                "attribute `{key}` of span {name} holds what looks like a {shape:?} token; the record was not written (fix the emitter and rotate the token)"
+            ),
+            record: None,
+            span: Some(SpanRef {
+                trace_id: span.trace_id.to_string(),
+                span_id: span.span_id.to_string(),
+                name,
+                line,
+            }),
+            attribute: Some(key),
+            shape: Some(shape),
+        });
     }
     found
 }

@@ -136,7 +136,10 @@ impl Pipeline {
 
     /// Processes decoded spans (from one line, or one OTLP/HTTP request when `line` is `None`).
     pub fn spans(&mut self, spans: &[Span<'_>], line: Option<u64>) -> Batch {
-        let mut batch = Batch::default();
+        let mut batch = Batch {
+            records: Vec::with_capacity(spans.len()),
+            ..Batch::default()
+        };
         for span in spans {
             self.span(span, line, &mut batch);
         }
