@@ -215,19 +215,18 @@ fn read_lines<T>(
         if line.trim().is_empty() {
             continue;
         }
-        out.push(parse(&line).map_err(|e| {
-            format!(
-                "{} line {}: not {what}: {e}",
-                path.display(),
-                i + 1
-            )
-        })?);
+        out.push(
+            parse(&line)
+                .map_err(|e| format!("{} line {}: not {what}: {e}", path.display(), i + 1))?,
+        );
     }
     Ok(out)
 }
 
 fn report(input: &Path, out: &Path, findings: Option<&Path>) -> Result<ExitCode, String> {
-    let records: Vec<AuditRecord> = read_lines(input, "an abca.audit.v1 record", |l| serde_json::from_str(l))?;
+    let records: Vec<AuditRecord> = read_lines(input, "an abca.audit.v1 record", |l| {
+        serde_json::from_str(l)
+    })?;
     let extra: Vec<Finding> = match findings {
         Some(path) => read_lines(path, "a deputy audit finding", |l| serde_json::from_str(l))?,
         None => Vec::new(),
@@ -240,4 +239,57 @@ fn report(input: &Path, out: &Path, findings: Option<&Path>) -> Result<ExitCode,
         out.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPAN: &str = r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"4bf92f3577b34da6a3ce929d0e0e4736","spanId":"00f067aa0ba902b7","name":"deputy.resolve","endTimeUnixNano":"1795000000000000000","attributes":[{"key":"task_id","value":{"stringValue":"t-cli"}},{"key":"deputy.integration","value":{"stringValue":"jira"}},{"key":"deputy.operation","value":{"stringValue":"write"}},{"key":"deputy.flow","value":{"stringValue":"m2m"}},{"key":"deputy.rule_id","value":{"stringValue":"jira-headless-write"}},{"key":"deputy.source","value":{"stringValue":"secrets-manager-fallback"}},{"key":"deputy.consent","value":{"stringValue":"not_required"}},{"key":"deputy.actor_chain.asserted","value":{"stringValue":"{\"agent\":\"deputy-agent\"}"}}]}]}]}]}"#;
+
+    #[test]
+    fn ingest_exit_codes_and_report_round_trip() {
+        let dir = std::env::temp_dir().join(format!("deputy-audit-cli-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let input = dir.join("spans.jsonl");
+        let records = dir.join("records.jsonl");
+        let findings = dir.join("findings.jsonl");
+        let html = dir.join("report.html");
+
+        std::fs::write(&input, format!("{SPAN}\n")).unwrap();
+        let code = ingest(
+            input.to_str().unwrap(),
+            records.to_str().unwrap(),
+            Some(&findings),
+        );
+        assert_eq!(code.unwrap(), ExitCode::from(EXIT_FINDINGS));
+        let written = std::fs::read_to_string(&records).unwrap();
+        assert_eq!(written.lines().count(), 1);
+        assert!(written.contains("\"task_id\":\"t-cli\""));
+        let found = std::fs::read_to_string(&findings).unwrap();
+        assert!(found.contains("write_without_user") && found.contains("secrets_manager_fallback"));
+
+        assert_eq!(
+            report(&records, &html, Some(&findings)).unwrap(),
+            ExitCode::SUCCESS
+        );
+        let page = std::fs::read_to_string(&html).unwrap();
+        assert!(page.contains(r#"data-task-id="t-cli""#));
+
+        std::fs::write(&input, format!("{SPAN}\n{{\"resourceSpans\":7}}\n")).unwrap();
+        let code = ingest(
+            input.to_str().unwrap(),
+            records.to_str().unwrap(),
+            Some(&findings),
+        );
+        assert_eq!(code.unwrap(), ExitCode::from(EXIT_SKIPPED));
+        assert_eq!(
+            std::fs::read_to_string(&records).unwrap().lines().count(),
+            1
+        );
+
+        let missing = report(&dir.join("absent.jsonl"), &html, None).unwrap_err();
+        assert!(missing.contains("absent.jsonl"), "{missing}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
