@@ -32,7 +32,11 @@ pub fn oversized(span: &Span<'_>) -> Option<OversizedAttribute> {
         (size > MAX_ATTRIBUTE_BYTES).then(|| OversizedAttribute {
             trace_id: span.trace_id.to_string(),
             span_id: span.span_id.to_string(),
-            key: a.key.chars().take(128).collect(),
+            key: if scan(&a.key).is_some() {
+                "(an attribute name that itself looks like a token)".to_owned()
+            } else {
+                a.key.chars().take(128).collect()
+            },
             size,
         })
     })
