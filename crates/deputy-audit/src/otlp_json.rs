@@ -122,41 +122,32 @@ struct JsonKeyValue<'a> {
     #[serde(borrow)]
     key: BStr<'a>,
     #[serde(borrow, default)]
-    value: JsonAnyValue<'a>,
+    value: JsonValue<'a>,
 }
 
 impl<'a> JsonKeyValue<'a> {
     fn into_attribute(self) -> Attribute<'a> {
         Attribute {
             key: self.key.0,
-            value: self.value.into_value(),
+            value: self.value.0,
         }
     }
 }
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct JsonAnyValue<'a> {
-    #[serde(borrow, default)]
-    string_value: Option<BStr<'a>>,
-    #[serde(default)]
-    int_value: Option<JsonI64>,
-    #[serde(default)]
-    bool_value: Option<bool>,
-    #[serde(default)]
-    double_value: Option<f64>,
-    #[serde(borrow, default)]
-    bytes_value: Option<BStr<'a>>,
-    #[serde(borrow, default)]
-    array_value: Option<JsonArray<'a>>,
-    #[serde(borrow, default)]
-    kvlist_value: Option<JsonKvList<'a>>,
+/// An `AnyValue` object (`{"stringValue": …}`, `{"intValue": …}`, …) decoded straight into
+/// an [`AttrValue`]; unknown members are skipped, an empty object is [`AttrValue::Empty`].
+struct JsonValue<'a>(AttrValue<'a>);
+
+impl Default for JsonValue<'_> {
+    fn default() -> Self {
+        JsonValue(AttrValue::Empty)
+    }
 }
 
 #[derive(Deserialize)]
 struct JsonArray<'a> {
     #[serde(borrow, default)]
-    values: Vec<JsonAnyValue<'a>>,
+    values: Vec<JsonValue<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -165,30 +156,47 @@ struct JsonKvList<'a> {
     values: Vec<JsonKeyValue<'a>>,
 }
 
-impl<'a> JsonAnyValue<'a> {
-    fn into_value(self) -> AttrValue<'a> {
-        if let Some(s) = self.string_value {
-            AttrValue::Str(s.0)
-        } else if let Some(i) = self.int_value {
-            AttrValue::Int(i.0)
-        } else if let Some(b) = self.bool_value {
-            AttrValue::Bool(b)
-        } else if let Some(d) = self.double_value {
-            AttrValue::Double(d)
-        } else if let Some(b) = self.bytes_value {
-            AttrValue::Bytes(b.0)
-        } else if let Some(a) = self.array_value {
-            AttrValue::Array(a.values.into_iter().map(Self::into_value).collect())
-        } else if let Some(kv) = self.kvlist_value {
-            AttrValue::KvList(
-                kv.values
-                    .into_iter()
-                    .map(JsonKeyValue::into_attribute)
-                    .collect(),
-            )
-        } else {
-            AttrValue::Empty
+impl<'de: 'a, 'a> Deserialize<'de> for JsonValue<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = JsonValue<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an OTLP AnyValue object")
+            }
+            fn visit_map<M: de::MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+                let mut value = AttrValue::Empty;
+                while let Some(key) = map.next_key::<BStr<'de>>()? {
+                    value = match key.0.as_ref() {
+                        "stringValue" => AttrValue::Str(map.next_value::<BStr<'de>>()?.0),
+                        "intValue" => AttrValue::Int(map.next_value::<JsonI64>()?.0),
+                        "boolValue" => AttrValue::Bool(map.next_value()?),
+                        "doubleValue" => AttrValue::Double(map.next_value()?),
+                        "bytesValue" => AttrValue::Bytes(map.next_value::<BStr<'de>>()?.0),
+                        "arrayValue" => AttrValue::Array(
+                            map.next_value::<JsonArray<'de>>()?
+                                .values
+                                .into_iter()
+                                .map(|v| v.0)
+                                .collect(),
+                        ),
+                        "kvlistValue" => AttrValue::KvList(
+                            map.next_value::<JsonKvList<'de>>()?
+                                .values
+                                .into_iter()
+                                .map(JsonKeyValue::into_attribute)
+                                .collect(),
+                        ),
+                        _ => {
+                            map.next_value::<de::IgnoredAny>()?;
+                            value
+                        }
+                    };
+                }
+                Ok(JsonValue(value))
+            }
         }
+        deserializer.deserialize_map(V(std::marker::PhantomData))
     }
 }
 
