@@ -1,29 +1,19 @@
-//! Resolver benchmarks: the cache-hit path with telemetry off and on, and a cold resolve through
-//! the local vault against the same calls made directly with `aws-sdk-bedrockagentcore`.
+//! Resolver latency: cache hits with telemetry off and on (goal p50 <= 1 µs, p99 <= 5 µs), and
+//! a cold resolve through the local vault against the same calls made directly with
+//! `aws-sdk-bedrockagentcore` (goal: deputy's overhead <= 5%). Prints JSON lines.
 //!
 //! `cargo bench -p deputy --bench resolve`
 
-use std::time::Duration;
+use std::time::Instant;
 
 use aws_sdk_bedrockagentcore::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_bedrockagentcore::types::Oauth2FlowType;
-use criterion::{Criterion, criterion_group, criterion_main};
 use deputy::Resolver;
 use deputy::task::{Task, WatSource};
 use deputy::vault::{TokenVault, WatBinding};
 use deputy_core::{Integration, Operation, TaskContext, TaskId, Trigger};
 use deputy_vault_local::{LocalVault, RunningVault, VaultConfig};
 use tracing_subscriber::layer::SubscriberExt;
-
-fn runtime() -> tokio::runtime::Runtime {
-    match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => panic!("tokio runtime: {e}"),
-    }
-}
 
 fn sdk(vault: &RunningVault) -> aws_sdk_bedrockagentcore::Client {
     let config = aws_sdk_bedrockagentcore::Config::builder()
@@ -35,104 +25,98 @@ fn sdk(vault: &RunningVault) -> aws_sdk_bedrockagentcore::Client {
     aws_sdk_bedrockagentcore::Client::from_conf(config)
 }
 
-fn task(id: &str) -> Task {
+fn headless_task(id: &str) -> Result<Task, String> {
     let ctx = TaskContext::new(
-        TaskId::new(id).unwrap_or_else(|e| panic!("{e}")),
+        TaskId::new(id).map_err(|e| e.to_string())?,
         Trigger::Headless,
     );
-    Task::new(ctx, WatSource::Mint(WatBinding::Workload))
+    Ok(Task::new(ctx, WatSource::Mint(WatBinding::Workload)))
 }
 
-fn resolver(vault: &RunningVault) -> Resolver {
+fn new_resolver(vault: &TokenVault) -> Result<Resolver, String> {
     Resolver::builder()
-        .vault(TokenVault::new(sdk(vault)))
+        .vault(vault.clone())
         .workload("deputy-agent")
         .build()
-        .unwrap_or_else(|e| panic!("{e}"))
+        .map_err(|e| e.to_string())
 }
 
-fn cache_hit(c: &mut Criterion) {
-    let rt = runtime();
-    let vault = rt
-        .block_on(LocalVault::start(
-            VaultConfig::development(),
-            "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),
-        ))
-        .unwrap_or_else(|e| panic!("{e}"));
-    let resolver = resolver(&vault);
-    let task = task("bench-hit");
-    let linear = Integration::Linear;
-    rt.block_on(resolver.resolve_token(&task, &linear, Operation::Read))
-        .unwrap_or_else(|e| panic!("{e}"));
-    let mut group = c.benchmark_group("cache_hit");
-    group.measurement_time(Duration::from_secs(5));
-    group.bench_function("telemetry_off", |b| {
-        b.iter(|| rt.block_on(resolver.resolve_token(&task, &linear, Operation::Read)))
-    });
-    // Telemetry on: the OpenTelemetry layer records every span (exported to a closed port).
-    let export = deputy::otel::otlp_layer_to("http://127.0.0.1:9/v1/traces")
-        .unwrap_or_else(|e| panic!("{e}"));
-    let subscriber = tracing_subscriber::registry().with(export.layer);
-    tracing::subscriber::with_default(subscriber, || {
-        group.bench_function("telemetry_on", |b| {
-            b.iter(|| rt.block_on(resolver.resolve_token(&task, &linear, Operation::Read)))
-        });
-    });
-    group.finish();
-    let _ = export.provider.shutdown();
-    rt.block_on(vault.shutdown());
+fn percentiles(mut nanos: Vec<u64>) -> (f64, f64) {
+    nanos.sort_unstable();
+    let at =
+        |q: f64| nanos[((nanos.len() as f64 * q) as usize).min(nanos.len() - 1)] as f64 / 1000.0;
+    (at(0.5), at(0.99))
 }
 
-fn cold_resolve_vs_sdk(c: &mut Criterion) {
-    let rt = runtime();
-    let vault = rt
-        .block_on(LocalVault::start(
-            VaultConfig::development(),
-            "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),
-        ))
-        .unwrap_or_else(|e| panic!("{e}"));
-    let client = sdk(&vault);
-    let mut group = c.benchmark_group("cold_resolve");
-    group.measurement_time(Duration::from_secs(8));
-    group.bench_function("direct_sdk", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let wat = client
-                    .get_workload_access_token()
-                    .workload_name("deputy-agent")
-                    .send()
-                    .await
-                    .unwrap_or_else(|e| panic!("{e}"));
-                client
-                    .get_resource_oauth2_token()
-                    .workload_identity_token(wat.workload_access_token())
-                    .resource_credential_provider_name("linear-service")
-                    .oauth2_flow(Oauth2FlowType::M2M)
-                    .set_scopes(Some(vec![]))
-                    .send()
-                    .await
-                    .unwrap_or_else(|e| panic!("{e}"))
-            })
-        })
-    });
-    // A fresh resolver per iteration: every resolve is a cache miss (WAT + token calls).
-    group.bench_function("deputy_resolver", |b| {
-        b.iter_batched(
-            || resolver(&vault),
-            |resolver| {
-                rt.block_on(resolver.resolve_token(
-                    &task("bench-cold"),
-                    &Integration::Linear,
-                    Operation::Read,
-                ))
-                .unwrap_or_else(|e| panic!("{e}"))
-            },
-            criterion::BatchSize::SmallInput,
-        )
-    });
-    group.finish();
-    rt.block_on(vault.shutdown());
+async fn cache_hits(resolver: &Resolver, task: &Task, n: usize) -> Result<Vec<u64>, String> {
+    let mut nanos = Vec::with_capacity(n);
+    for _ in 0..n {
+        let start = Instant::now();
+        let token = resolver
+            .resolve_token(task, &Integration::Linear, Operation::Read)
+            .await
+            .map_err(|e| e.to_string())?;
+        nanos.push(start.elapsed().as_nanos() as u64);
+        std::hint::black_box(token);
+    }
+    Ok(nanos)
 }
 
-criterion_group!(benches, cache_hit, cold_resolve_vs_sdk);
-criterion_main!(benches);
+fn main() -> Result<(), String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(async {
+        let vault = LocalVault::start(VaultConfig::development(), "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?).await.map_err(|e| e.to_string())?;
+        let client = sdk(&vault);
+        let token_vault = TokenVault::new(client.clone());
+        let resolver = new_resolver(&token_vault)?;
+        let task = headless_task("bench-hit")?;
+        cache_hits(&resolver, &task, 10_000).await?;
+        let (p50, p99) = percentiles(cache_hits(&resolver, &task, 200_000).await?);
+        println!("{{\"bench\":\"cache_hit\",\"telemetry\":\"off\",\"p50_us\":{p50:.2},\"p99_us\":{p99:.2},\"goal\":\"p50<=1,p99<=5\"}}");
+        let export = deputy::otel::otlp_layer_to("http://127.0.0.1:9/v1/traces").map_err(|e| e.to_string())?;
+        let subscriber = tracing_subscriber::registry().with(export.layer);
+        let guard = tracing::subscriber::set_default(subscriber);
+        cache_hits(&resolver, &task, 10_000).await?;
+        let (p50, p99) = percentiles(cache_hits(&resolver, &task, 100_000).await?);
+        println!("{{\"bench\":\"cache_hit\",\"telemetry\":\"on (OpenTelemetry layer)\",\"p50_us\":{p50:.2},\"p99_us\":{p99:.2},\"goal\":\"p50<=1,p99<=5\"}}");
+        drop(guard);
+        let _ = export.provider.shutdown();
+
+        // Cold: WAT + GetResourceOauth2Token each time, direct vs through a fresh resolver.
+        const COLD: usize = 2_000;
+        let (mut direct, mut deputy) = (Vec::with_capacity(COLD), Vec::with_capacity(COLD));
+        for i in 0..COLD {
+            let start = Instant::now();
+            let wat = client.get_workload_access_token().workload_name("deputy-agent").send().await.map_err(|e| e.to_string())?;
+            let out = client
+                .get_resource_oauth2_token()
+                .workload_identity_token(wat.workload_access_token())
+                .resource_credential_provider_name("linear-service")
+                .oauth2_flow(Oauth2FlowType::M2M)
+                .set_scopes(Some(vec![]))
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            direct.push(start.elapsed().as_nanos() as u64);
+            std::hint::black_box(out);
+            // A fresh resolver (empty cache) sharing the SDK client, as the direct calls do.
+            let fresh = new_resolver(&token_vault)?;
+            let t = headless_task(&format!("cold-{i}"))?;
+            let start = Instant::now();
+            let token = fresh.resolve_token(&t, &Integration::Linear, Operation::Read).await.map_err(|e| e.to_string())?;
+            deputy.push(start.elapsed().as_nanos() as u64);
+            std::hint::black_box(token);
+        }
+        let (d50, d99) = percentiles(direct);
+        let (r50, r99) = percentiles(deputy);
+        println!(
+            "{{\"bench\":\"cold_resolve\",\"direct_sdk_p50_us\":{d50:.0},\"deputy_p50_us\":{r50:.0},\"direct_sdk_p99_us\":{d99:.0},\"deputy_p99_us\":{r99:.0},\"overhead_p50_pct\":{:.1},\"goal_pct\":5}}",
+            (r50 / d50 - 1.0) * 100.0
+        );
+        vault.shutdown().await;
+        Ok(())
+    })
+}

@@ -66,6 +66,9 @@ pub(crate) fn record_decision(
     asserted: &AssertedChain,
     record_user_ids: bool,
 ) {
+    if span.is_disabled() {
+        return;
+    }
     span.record(attr::FLOW, decision.flow.name());
     span.record(attr::RULE_ID, decision.rule_id.as_str());
     if let Some(provider) = &decision.provider {
@@ -82,6 +85,9 @@ pub(crate) fn record_decision(
 
 /// Records a successful resolve.
 pub(crate) fn record_success(span: &Span, resolved: &ResolvedToken, consent: ConsentOutcome) {
+    if span.is_disabled() {
+        return;
+    }
     span.record(attr::SOURCE, resolved.source.name());
     span.record(
         attr::CACHE,

@@ -190,12 +190,14 @@ impl Resolver {
         let inner = &self.inner;
         let mut decision = inner.policy.decide(&task.ctx, integration, op)?;
         inner.api_keys.choose(&mut decision);
-        telemetry::record_decision(
-            span,
-            &decision,
-            &self.asserted_chain(task),
-            inner.record_user_ids,
-        );
+        if !span.is_disabled() {
+            telemetry::record_decision(
+                span,
+                &decision,
+                &self.asserted_chain(task),
+                inner.record_user_ids,
+            );
+        }
         self.check_preconditions(task, integration, op, &decision)
             .await?;
         let key = self.cache_key(task, &decision);
