@@ -1,5 +1,6 @@
 //! The `deputy` command.
 
+mod audit_cmd;
 mod demo;
 mod doctor_cmd;
 mod explain;
@@ -27,6 +28,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Audit pipeline: receive or read spans, write abca.audit.v1 records, render the HTML report.
+    #[command(subcommand)]
+    Audit(audit_cmd::AuditCommand),
     /// Run the whole story on a local vault: 3LO, cache, M2M, consent gate, OBO, denial, spans.
     Demo(demo::DemoArgs),
     /// Check a deployment (workload, providers, IAM, fallback secrets) and say how to fix it.
@@ -92,6 +96,7 @@ fn run_async(command: Command) -> Result<ExitCode, String> {
         .map_err(|e| format!("cannot install the tracing subscriber: {e}"))?;
     let result = runtime.block_on(async {
         match command {
+            Command::Audit(command) => audit_cmd::run(command).await,
             Command::Demo(args) => demo::run(&args, &spans).await.map(|()| ExitCode::SUCCESS),
             Command::Resolve(args) => resolve_cmd::run(&args).await,
             Command::Doctor(args) => doctor_cmd::run(&args).await,
