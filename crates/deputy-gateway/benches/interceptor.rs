@@ -13,7 +13,10 @@ use serde_json::json;
 const CALLS: usize = 20_000;
 
 fn main() -> Result<(), String> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
     runtime.block_on(async {
         let vault = LocalVault::start(VaultConfig::development(), "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?)
             .await

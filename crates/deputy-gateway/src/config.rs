@@ -24,6 +24,9 @@ pub struct GatewayConfig {
     /// The header the agent puts the user's JWT in (matched case-insensitively).
     #[serde(default = "default_header")]
     pub user_token_header: String,
+    /// Clock skew tolerated on `exp`/`nbf`, in seconds (default 30).
+    #[serde(default = "default_skew")]
+    pub clock_skew_seconds: u64,
     /// Longest accepted user token header value, in bytes.
     #[serde(default = "default_max_token")]
     pub max_token_bytes: usize,
@@ -53,6 +56,10 @@ pub struct GatewayConfig {
 
 fn default_header() -> String {
     "X-Custom-UserToken".to_owned()
+}
+
+fn default_skew() -> u64 {
+    30
 }
 
 fn default_max_token() -> usize {

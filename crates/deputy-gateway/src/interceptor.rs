@@ -70,6 +70,7 @@ impl Interceptor {
             .region
             .clone()
             .unwrap_or_else(|| "us-east-1".to_owned());
+        let skew = std::time::Duration::from_secs(config.clock_skew_seconds);
         let aws = |endpoint: Option<String>| {
             let region = region.clone();
             async move {
@@ -172,7 +173,8 @@ impl Interceptor {
                         issuer.clone(),
                         jwks_uri.clone(),
                         audiences.clone(),
-                    ),
+                    )
+                    .leeway(skew),
                     issuers,
                     issuer: issuer.clone(),
                 })
@@ -194,7 +196,9 @@ impl Interceptor {
                     audience,
                     ..
                 } => Mode::Passthrough {
-                    verifier: Box::new(TokenVerifier::new(issuer, jwks_uri, [audience])),
+                    verifier: Box::new(
+                        TokenVerifier::new(issuer, jwks_uri, [audience]).leeway(skew),
+                    ),
                 },
                 TargetConfig::Exchange {
                     integration,

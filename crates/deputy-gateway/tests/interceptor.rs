@@ -266,3 +266,33 @@ async fn bad_input_is_refused_clearly_never_panics_never_echoes() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_expired_user_token_is_refused() {
+    let mut config = deputy_vault_local::VaultConfig::development();
+    config.dev_idp.user_token_ttl_seconds = 1;
+    let vault = deputy_vault_local::LocalVault::start(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let issuer = vault.idp_issuer();
+    let config: deputy_gateway::config::GatewayConfig = toml::from_str(&format!(
+        "workload = \"deputy-agent\"\nclock_skew_seconds = 0\n[[target]]\nname = \"docs\"\nmode = \"passthrough\"\nissuer = \"{issuer}\"\njwks_uri = \"{issuer}/jwks\"\naudience = \"docs-mcp\"\n"
+    ))
+    .unwrap();
+    let interceptor = deputy_gateway::Interceptor::from_config(config)
+        .await
+        .unwrap();
+    let jwt = vault.mint_user_token("alice", "docs-mcp").unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    let out = interceptor
+        .handle_value(support::event(
+            Some("docs___search"),
+            Some(json!({"X-Custom-UserToken": jwt})),
+        ))
+        .await;
+    let (status, message) = refused(&out);
+    assert_eq!(
+        (status, message.as_str()),
+        (401, "the user token has expired")
+    );
+}

@@ -91,6 +91,8 @@ pub struct DevIdpConfig {
     pub inbound_audiences: Vec<String>,
     /// Lifetime of issued access tokens, in seconds.
     pub access_token_ttl_seconds: u64,
+    /// Lifetime of inbound user JWTs (`mint_user_token`, `/idp/dev/user-token`), in seconds.
+    pub user_token_ttl_seconds: u64,
 }
 
 impl Default for DevIdpConfig {
@@ -100,6 +102,7 @@ impl Default for DevIdpConfig {
             clients: Vec::new(),
             inbound_audiences: vec!["deputy".into()],
             access_token_ttl_seconds: 3600,
+            user_token_ttl_seconds: 3600,
         }
     }
 }

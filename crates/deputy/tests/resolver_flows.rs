@@ -545,3 +545,35 @@ async fn a_rotated_signing_key_is_fetched_on_the_unknown_kid() {
         .await;
     assert!(after.is_ok(), "{after:?}");
 }
+
+#[tokio::test]
+async fn rfc_9068_typ_is_enforced_when_configured() {
+    let vault = common::vault().await;
+    let issuer = vault.idp_issuer();
+    let strict = || {
+        deputy::verify::TokenVerifier::new(
+            issuer.clone(),
+            format!("{issuer}/jwks"),
+            ["aws-native", "deputy"],
+        )
+        .require_at_jwt(true)
+    };
+    let resolver = deputy::Resolver::builder()
+        .vault(common::client(&vault))
+        .workload(common::WORKLOAD)
+        .verifier("aws-native", strict())
+        .build()
+        .unwrap();
+    let token = resolver
+        .resolve_aws_native_token(
+            &common::interactive(&vault, "alice", "typ-1"),
+            Operation::Read,
+        )
+        .await
+        .unwrap();
+    assert!(token.observed.is_some(), "the exchanged token is an at+jwt");
+    // A plain user JWT (typ JWT) is not an access token under RFC 9068.
+    let user_jwt = vault.mint_user_token("alice", "deputy").unwrap();
+    let err = strict().verify(&user_jwt).await.unwrap_err();
+    assert!(err.contains("is not at+jwt"), "{err}");
+}

@@ -90,6 +90,7 @@ pub struct DevIdp {
     /// Refresh tokens, by value.
     pub refresh_tokens: Mutex<HashMap<String, RefreshGrant>>,
     access_token_ttl: u64,
+    user_token_ttl: u64,
 }
 
 impl std::fmt::Debug for DevIdp {
@@ -112,6 +113,7 @@ impl DevIdp {
             codes: Mutex::new(HashMap::new()),
             refresh_tokens: Mutex::new(HashMap::new()),
             access_token_ttl: config.access_token_ttl_seconds,
+            user_token_ttl: config.user_token_ttl_seconds,
         };
         for client in &config.clients {
             idp.register_client(client.clone());
@@ -168,7 +170,7 @@ impl DevIdp {
             .ok_or_else(|| VaultError::UnknownUser(user.into()))?;
         let now = now_secs();
         let mut claims = json!({
-            "iss": self.issuer, "sub": u.name, "aud": audience, "iat": now, "exp": now + 3600,
+            "iss": self.issuer, "sub": u.name, "aud": audience, "iat": now, "exp": now + self.user_token_ttl,
             "jti": uuid_v4(), "preferred_username": u.name,
         });
         if let Some(actor) = &u.may_act {
