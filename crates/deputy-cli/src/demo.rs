@@ -3,7 +3,8 @@
 //! Starts the local Token Vault and its development IdP, then walks through interactive 3LO
 //! (consent completed by an HTTP client acting as the browser, or by you with
 //! `--interactive`), a cache hit, a webhook read (M2M), a webhook write (the consent gate),
-//! on-behalf-of with an `act` chain, and a policy denial; then prints the spans it exported.
+//! on-behalf-of with an `act` chain, a policy denial, and the gateway hops (frontend -> agent ->
+//! interceptor -> target); then prints the spans it exported.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -109,6 +110,7 @@ pub async fn run(args: &DemoArgs, spans: &SpanLog) -> Result<(), String> {
     let alice_jwt = vault
         .mint_user_token("alice", "deputy")
         .map_err(|e| e.to_string())?;
+    let gateway_jwt = alice_jwt.clone();
     let alice = UserId::from_parts("dev", "alice").map_err(|e| e.to_string())?;
     let repo: RepoRef = "demo-org/service"
         .parse()
@@ -194,6 +196,11 @@ pub async fn run(args: &DemoArgs, spans: &SpanLog) -> Result<(), String> {
             .resolve_aws_native_token(&webhook, Operation::Write)
             .await,
     );
+    step(
+        7,
+        "gateway: frontend -> agent -> AgentCore Gateway interceptor (exchange) -> MCP target",
+    );
+    crate::demo_gateway::run(&vault, &gateway_jwt).await?;
 
     println!(
         "\nvault calls: GetResourceOauth2Token x{}, GetWorkloadAccessToken* x{}",

@@ -2,6 +2,7 @@
 
 mod audit_cmd;
 mod demo;
+mod demo_gateway;
 mod doctor_cmd;
 mod explain;
 mod gateway_cmd;

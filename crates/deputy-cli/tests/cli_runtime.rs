@@ -37,6 +37,7 @@ fn the_demo_walks_every_step_and_prints_no_token() {
         "refused (policy_denied)",
         "\"deputy.cache\":\"hit\"",
         "\"deputy.actor_chain.observed\"",
+        "target: verified a token for audience aws-native: sub alice, acted for by aws-native",
     ] {
         assert!(
             stdout.contains(expected),
@@ -44,7 +45,7 @@ fn the_demo_walks_every_step_and_prints_no_token() {
         );
     }
     let spans = stdout.lines().filter(|l| l.starts_with('{')).count();
-    assert_eq!(spans, 7, "{stdout}");
+    assert_eq!(spans, 8, "{stdout}");
     for line in stdout.lines().chain(stderr.lines()) {
         assert!(
             deputy_core::audit::looks_like_secret(line).is_none(),
