@@ -234,7 +234,7 @@ pub enum SecretShape {
 ///
 /// ```
 /// use deputy_core::audit::{looks_like_secret, SecretShape};
-/// assert_eq!(looks_like_secret("ghs_16C7e42F292c6912E7710c838347Ae178B4a"), Some(SecretShape::GithubToken));
+/// assert_eq!(looks_like_secret("ghs_ExampleOnlyNotARealToken0000000000"), Some(SecretShape::GithubToken));
 /// assert_eq!(looks_like_secret("sha256:0123456789abcdef0123456789abcdef"), None);
 /// assert_eq!(looks_like_secret("github-interactive-write"), None);
 /// ```

@@ -178,6 +178,12 @@ impl IntoResponse for ApiError {
         response
             .headers_mut()
             .insert("x-amzn-ErrorType", HeaderValue::from_static(self.code()));
+        if matches!(self, Self::Throttling(_)) {
+            // Tell clients how long to back off, as throttling services commonly do.
+            response
+                .headers_mut()
+                .insert("Retry-After", HeaderValue::from_static("1"));
+        }
         response
     }
 }

@@ -91,6 +91,7 @@ impl Doctor<'_> {
                             kind: VaultErrorKind::Unexpected,
                             message: "the provider asked for user consent on an M2M call".into(),
                             request_id: None,
+                            retry_after: None,
                         }),
                     }),
             };

@@ -201,6 +201,14 @@ impl ResolveError {
         }
     }
 
+    /// How long the vault asked callers to wait before retrying, when it said (throttling).
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            ResolveError::Unavailable { source, .. } => source.retry_after,
+            _ => None,
+        }
+    }
+
     /// Whether the vault was unavailable: the only class a Secrets Manager fallback may serve.
     pub fn is_vault_unavailable(&self) -> bool {
         matches!(self, ResolveError::Unavailable { .. })

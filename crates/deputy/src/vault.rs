@@ -121,6 +121,8 @@ pub struct VaultError {
     pub message: String,
     /// The `x-amzn-RequestId`, for AWS support.
     pub request_id: Option<String>,
+    /// How long the vault asked callers to wait (`Retry-After`), when it said.
+    pub retry_after: Option<std::time::Duration>,
 }
 
 fn hint(kind: VaultErrorKind, operation: &str) -> String {
@@ -135,10 +137,15 @@ fn hint(kind: VaultErrorKind, operation: &str) -> String {
     }
 }
 
-fn classify<E: ProvideErrorMetadata, R>(
+fn classify<E: ProvideErrorMetadata>(
     operation: &'static str,
-    err: SdkError<E, R>,
+    err: SdkError<E, aws_sdk_bedrockagentcore::config::http::HttpResponse>,
 ) -> VaultError {
+    let retry_after = err
+        .raw_response()
+        .and_then(|r| r.headers().get("retry-after"))
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(std::time::Duration::from_secs);
     let (kind, message, request_id) = match &err {
         SdkError::ServiceError(service) => {
             let e = service.err();
@@ -189,6 +196,7 @@ fn classify<E: ProvideErrorMetadata, R>(
         kind,
         message,
         request_id,
+        retry_after,
     }
 }
 
@@ -294,6 +302,7 @@ impl TokenVault {
                 kind: VaultErrorKind::Unexpected,
                 message: "response has neither accessToken nor authorizationUrl/sessionUri".into(),
                 request_id: None,
+                retry_after: None,
             });
         }
         Ok(OAuth2Outcome::Consent {
@@ -343,6 +352,7 @@ impl TokenVault {
                         "a consent session belongs to a user; a workload-only WAT cannot bind it"
                             .into(),
                     request_id: None,
+                    retry_after: None,
                 });
             }
         };

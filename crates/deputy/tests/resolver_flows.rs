@@ -577,3 +577,25 @@ async fn rfc_9068_typ_is_enforced_when_configured() {
     let err = strict().verify(&user_jwt).await.unwrap_err();
     assert!(err.contains("is not at+jwt"), "{err}");
 }
+
+#[tokio::test]
+async fn throttling_is_retryable_and_carries_retry_after() {
+    let mut config = deputy_vault_local::VaultConfig::development();
+    config.faults.push(deputy_vault_local::config::FaultRule {
+        operation: Some("GetResourceOauth2Token".into()),
+        latency_ms: 0,
+        error_rate: 1.0,
+        status: 429,
+    });
+    let vault = deputy_vault_local::LocalVault::start(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let resolver = common::builder(&vault).build().unwrap();
+    let err = resolver
+        .resolve_linear_token(&common::headless("t-429"), Operation::Read)
+        .await
+        .unwrap_err();
+    assert!(err.is_vault_unavailable(), "{err}");
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(1)), "{err}");
+    assert!(err.to_string().contains("Throttled"), "{err}");
+}
