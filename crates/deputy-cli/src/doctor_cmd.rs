@@ -39,7 +39,7 @@ pub async fn run(args: &DoctorArgs) -> Result<ExitCode, String> {
         .any(|i| policy.fallback_secret(i).is_some());
     let reader = if has_secrets {
         Some(SecretReader::new(
-            crate::sdk::aws_config(args.secrets_endpoint.as_deref(), args.region.as_deref()).await,
+            deputy::aws::sdk_config(args.secrets_endpoint.as_deref(), args.region.as_deref()).await,
         ))
     } else {
         None

@@ -73,29 +73,7 @@ impl Interceptor {
         let skew = std::time::Duration::from_secs(config.clock_skew_seconds);
         let aws = |endpoint: Option<String>| {
             let region = region.clone();
-            async move {
-                let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                    .region(aws_config::Region::new(region));
-                if let Some(endpoint) = endpoint {
-                    loader = loader.endpoint_url(endpoint);
-                    // A local endpoint (the local vault, moto) accepts any credentials; use
-                    // placeholders when the environment has none rather than probing IMDS.
-                    if std::env::var_os("AWS_ACCESS_KEY_ID").is_none()
-                        && std::env::var_os("AWS_PROFILE").is_none()
-                    {
-                        loader = loader.credentials_provider(
-                            aws_sdk_bedrockagentcore::config::Credentials::new(
-                                "local",
-                                "local",
-                                None,
-                                None,
-                                "deputy-local-endpoint",
-                            ),
-                        );
-                    }
-                }
-                loader.load().await
-            }
+            async move { deputy::aws::sdk_config(endpoint.as_deref(), Some(&region)).await }
         };
         let needs_vault = config
             .targets

@@ -150,7 +150,8 @@ fn compact_field(compact: &str, index: usize) -> Option<&str> {
     None
 }
 
-fn sorted<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> Vec<String> {
+/// The items as sorted, deduplicated owned strings.
+pub(crate) fn sorted<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> Vec<String> {
     let mut v: Vec<String> = items.into_iter().map(|s| s.as_ref().to_owned()).collect();
     v.sort();
     v.dedup();

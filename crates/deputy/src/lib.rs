@@ -13,6 +13,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod aws;
 pub mod cache;
 pub mod callback;
 pub mod consent;

@@ -7,7 +7,7 @@ use deputy_core::flow::Flow;
 use deputy_core::policy::Decision;
 
 use super::Resolver;
-use crate::cache::CachedToken;
+use crate::cache::{CachedToken, sorted};
 use crate::consent::{PendingKey, PendingSession};
 use crate::error::{ConsentRequired, ResolveError};
 use crate::expiry::token_expiry;
@@ -161,11 +161,4 @@ fn random_state() -> String {
     // process because the callback also checks the session it was issued for.
     let _ = aws_lc_rs::rand::fill(&mut bytes);
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn sorted(items: &[String]) -> Vec<String> {
-    let mut v = items.to_vec();
-    v.sort();
-    v.dedup();
-    v
 }
