@@ -93,6 +93,9 @@ pub struct DevIdpConfig {
     pub access_token_ttl_seconds: u64,
     /// Lifetime of inbound user JWTs (`mint_user_token`, `/idp/dev/user-token`), in seconds.
     pub user_token_ttl_seconds: u64,
+    /// How far the IdP's clock is off, in seconds (negative: behind). Every `iat` and `exp` it
+    /// issues is shifted by this much, to test clients against a skewed IdP.
+    pub clock_skew_seconds: i64,
 }
 
 impl Default for DevIdpConfig {
@@ -103,6 +106,7 @@ impl Default for DevIdpConfig {
             inbound_audiences: vec!["deputy".into()],
             access_token_ttl_seconds: 3600,
             user_token_ttl_seconds: 3600,
+            clock_skew_seconds: 0,
         }
     }
 }
@@ -285,6 +289,9 @@ pub struct FaultRule {
     /// 403, 404, 400 or 401.
     #[serde(default = "default_fault_status")]
     pub status: u16,
+    /// How many times the rule may fire before it goes quiet (a burst); `None`: no limit.
+    #[serde(default)]
+    pub times: Option<u64>,
 }
 
 fn default_fault_status() -> u16 {

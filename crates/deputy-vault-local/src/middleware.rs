@@ -2,6 +2,7 @@
 //! counters, SigV4 verification, fault injection and `x-amzn-RequestId`.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -104,12 +105,20 @@ async fn run(
         let matching = state
             .faults
             .iter()
-            .filter(|r| r.operation.as_deref().is_none_or(|o| o == op));
-        for rule in matching {
+            .filter(|(r, _)| r.operation.as_deref().is_none_or(|o| o == op));
+        for (rule, fired) in matching {
+            let fires = fault_fires(rule.error_rate);
+            if rule.latency_ms == 0 && !fires {
+                continue;
+            }
+            // `times` bounds how many requests the rule touches (delayed or failed): a burst.
+            if fired.fetch_add(1, Ordering::Relaxed) >= rule.times.unwrap_or(u64::MAX) {
+                continue;
+            }
             if rule.latency_ms > 0 {
                 tokio::time::sleep(Duration::from_millis(rule.latency_ms)).await;
             }
-            if fault_fires(rule.error_rate) {
+            if fires {
                 tracing::info!(operation = op, status = rule.status, "injected fault");
                 return Err(ApiError::for_injected_status(rule.status));
             }

@@ -84,7 +84,11 @@ impl LocalVault {
             jwks_cache: tokio::sync::Mutex::new(HashMap::new()),
             discovery_cache: tokio::sync::Mutex::new(HashMap::new()),
             counters: Mutex::new(HashMap::new()),
-            faults: config.faults.clone(),
+            faults: config
+                .faults
+                .iter()
+                .map(|rule| (rule.clone(), std::sync::atomic::AtomicU64::new(0)))
+                .collect(),
             sigv4: config.sigv4.clone(),
         });
         register_dev_idp_clients(&state);

@@ -49,8 +49,8 @@ pub struct AppState {
     pub discovery_cache: tokio::sync::Mutex<HashMap<String, AuthServer>>,
     /// Data-plane calls per operation.
     pub counters: Mutex<HashMap<String, u64>>,
-    /// Fault injection rules.
-    pub faults: Vec<FaultRule>,
+    /// Fault injection rules, each with how often it has fired.
+    pub faults: Vec<(FaultRule, std::sync::atomic::AtomicU64)>,
     /// SigV4 credentials to verify, if any.
     pub sigv4: Option<SigV4Credentials>,
 }

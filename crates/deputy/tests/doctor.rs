@@ -117,6 +117,7 @@ async fn missing_providers_workloads_permissions_and_fallback_secrets_are_explai
         latency_ms: 0,
         error_rate: 1.0,
         status: 403,
+        times: None,
     });
     let denied_vault = LocalVault::start(config, "127.0.0.1:0".parse().unwrap())
         .await

@@ -50,6 +50,7 @@ async fn vault_with(status: Option<u16>) -> RunningVault {
             latency_ms: 0,
             error_rate: 1.0,
             status,
+            times: None,
         });
     }
     LocalVault::start(config, "127.0.0.1:0".parse().unwrap())

@@ -586,6 +586,7 @@ async fn throttling_is_retryable_and_carries_retry_after() {
         latency_ms: 0,
         error_rate: 1.0,
         status: 429,
+        times: None,
     });
     let vault = deputy_vault_local::LocalVault::start(config, "127.0.0.1:0".parse().unwrap())
         .await

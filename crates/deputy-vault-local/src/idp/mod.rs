@@ -91,6 +91,7 @@ pub struct DevIdp {
     pub refresh_tokens: Mutex<HashMap<String, RefreshGrant>>,
     access_token_ttl: u64,
     user_token_ttl: u64,
+    clock_skew: i64,
 }
 
 impl std::fmt::Debug for DevIdp {
@@ -114,6 +115,7 @@ impl DevIdp {
             refresh_tokens: Mutex::new(HashMap::new()),
             access_token_ttl: config.access_token_ttl_seconds,
             user_token_ttl: config.user_token_ttl_seconds,
+            clock_skew: config.clock_skew_seconds,
         };
         for client in &config.clients {
             idp.register_client(client.clone());
@@ -168,7 +170,7 @@ impl DevIdp {
         let u = self
             .user(user)
             .ok_or_else(|| VaultError::UnknownUser(user.into()))?;
-        let now = now_secs();
+        let now = self.now();
         let mut claims = json!({
             "iss": self.issuer, "sub": u.name, "aud": audience, "iat": now, "exp": now + self.user_token_ttl,
             "jti": uuid_v4(), "preferred_username": u.name,
@@ -188,7 +190,7 @@ impl DevIdp {
         audience: &str,
         act: Option<Value>,
     ) -> Result<String, VaultError> {
-        let now = now_secs();
+        let now = self.now();
         let mut claims = json!({
             "iss": self.issuer, "sub": sub, "aud": audience, "iat": now,
             "exp": now + self.access_token_ttl, "jti": uuid_v4(), "scope": scope,
@@ -202,7 +204,12 @@ impl DevIdp {
         self.keys.sign(&claims, "at+jwt")
     }
 
-    /// Lifetime of issued access tokens.
+    /// The IdP's own clock: the host's, shifted by the configured skew.
+    fn now(&self) -> u64 {
+        now_secs().saturating_add_signed(self.clock_skew)
+    }
+
+    /// Lifetime of issued access tokens, in seconds.
     pub fn access_token_ttl(&self) -> u64 {
         self.access_token_ttl
     }

@@ -55,12 +55,14 @@ async fn injected_faults_map_to_typed_errors_and_are_retried_by_the_sdk() {
             latency_ms: 0,
             error_rate: 1.0,
             status: 429,
+            times: None,
         },
         FaultRule {
             operation: Some("GetWorkloadAccessTokenForUserId".into()),
             latency_ms: 0,
             error_rate: 1.0,
             status: 500,
+            times: None,
         },
     ];
     let vault = start_with(config).await;
@@ -199,18 +201,21 @@ async fn fault_rules_stack_per_operation() {
             latency_ms: 1,
             error_rate: 0.0,
             status: 500,
+            times: None,
         },
         FaultRule {
             operation: Some("GetWorkloadAccessToken".into()),
             latency_ms: 0,
             error_rate: 1.0,
             status: 403,
+            times: None,
         },
         FaultRule {
             operation: Some("GetResourceApiKey".into()),
             latency_ms: 0,
             error_rate: 1.0,
             status: 500,
+            times: None,
         },
     ];
     let vault = start_with(config).await;
