@@ -1,4 +1,5 @@
 //! Shared test support for deputy's crates: real third-party peers started on 127.0.0.1.
 //! Workspace-level end-to-end tests live in `tests/tests/`.
 
+pub mod chaos;
 pub mod moto;

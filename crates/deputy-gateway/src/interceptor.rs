@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use deputy::fallback::{SecretReader, ServiceCredentials, TokenBroker};
 use deputy::task::{Task, WatSource};
-use deputy::vault::{TokenVault, WatBinding};
+use deputy::vault::{CallPolicy, TokenVault, WatBinding};
 use deputy::verify::TokenVerifier;
 use deputy::{ResolveError, Resolver, UserToken};
 use deputy_core::audit::TokenFingerprint;
@@ -94,7 +94,7 @@ impl Interceptor {
             let sdk = aws(config.vault_endpoint.clone()).await;
             let mut builder = Resolver::builder()
                 .workload(&config.workload)
-                .vault(TokenVault::new(aws_sdk_bedrockagentcore::Client::new(&sdk)));
+                .vault(TokenVault::connect(&sdk, &CallPolicy::default()));
             for target in &config.targets {
                 if let TargetConfig::Exchange {
                     name,

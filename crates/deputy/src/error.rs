@@ -142,6 +142,17 @@ pub enum ResolveError {
         /// The secret's error.
         secret: crate::fallback::SecretError,
     },
+    /// The resolve did not finish within the resolver's deadline; nothing was served.
+    #[error(
+        "{integration}: no answer within the {}-ms resolve deadline (the vault or the IdP's JWKS endpoint is slow or unreachable); run `deputy doctor`, or raise ResolverBuilder::deadline if the IdP is known to be slow",
+        deadline.as_millis()
+    )]
+    DeadlineExceeded {
+        /// The integration.
+        integration: Integration,
+        /// The deadline that passed.
+        deadline: std::time::Duration,
+    },
     /// A consent callback did not match a session this resolver started.
     #[error("consent callback rejected: {0}")]
     CallbackRejected(String),
@@ -195,6 +206,7 @@ impl ResolveError {
             ResolveError::Unavailable { .. } => "unavailable",
             ResolveError::InvalidToken { .. } => "invalid_token",
             ResolveError::CallbackRejected(_) => "callback_rejected",
+            ResolveError::DeadlineExceeded { .. } => "deadline_exceeded",
             ResolveError::FallbackFailed { .. } => "fallback_failed",
             ResolveError::GithubApp { .. } => "github_app",
             ResolveError::Vault { .. } => "vault",

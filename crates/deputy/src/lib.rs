@@ -14,6 +14,7 @@
 //! ```
 
 pub mod aws;
+pub mod breaker;
 pub mod cache;
 pub mod callback;
 pub mod consent;

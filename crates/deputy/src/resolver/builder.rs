@@ -41,6 +41,7 @@ pub struct ResolverBuilder {
     record_user_ids: Option<bool>,
     fallback: Option<Arc<SecretsManagerFallback>>,
     github_app: Option<Arc<GithubApp>>,
+    deadline: Option<Duration>,
 }
 
 impl ResolverBuilder {
@@ -131,6 +132,16 @@ impl ResolverBuilder {
         self
     }
 
+    /// The most one resolve may take, vault calls and token verification included (default
+    /// 10 s); past it the resolve fails with [`ResolveError::DeadlineExceeded`](crate::ResolveError::DeadlineExceeded)
+    /// rather than hang. Keep it above the vault client's operation timeout
+    /// ([`CallPolicy`](crate::vault::CallPolicy)) so vault outages surface as "unavailable"
+    /// first, where the fallback may answer.
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
     /// Builds the resolver.
     pub fn build(self) -> Result<Resolver, BuildError> {
         let policy = match self.policy {
@@ -165,6 +176,7 @@ impl ResolverBuilder {
                 fallback: self.fallback,
                 api_keys: Default::default(),
                 github_app: self.github_app,
+                deadline: self.deadline.unwrap_or(Duration::from_secs(10)),
             }),
         })
     }

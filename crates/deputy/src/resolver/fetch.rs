@@ -147,8 +147,20 @@ impl Resolver {
             }
             _ => None,
         };
+        let now = SystemTime::now();
+        let expires_at = token_expiry(token.expose(), now, inner.opaque_token_ttl);
+        if let Ok(late) = now.duration_since(expires_at) {
+            return Err(ResolveError::InvalidToken {
+                integration: integration.clone(),
+                provider,
+                reason: format!(
+                    "the token had already expired when it arrived ({} s ago); the IdP's clock is probably behind this host's (check NTP on both) or its token lifetime is too short; it was not served or cached",
+                    late.as_secs()
+                ),
+            });
+        }
         Ok(CachedToken {
-            expires_at: token_expiry(token.expose(), SystemTime::now(), inner.opaque_token_ttl),
+            expires_at,
             token,
             observed,
         })

@@ -55,6 +55,7 @@ pub(super) struct Inner {
     pub(super) fallback: Option<Arc<SecretsManagerFallback>>,
     pub(super) api_keys: api_keys::ApiKeyRotation,
     pub(super) github_app: Option<Arc<crate::github_app::GithubApp>>,
+    pub(super) deadline: Duration,
 }
 
 impl std::fmt::Debug for Resolver {
@@ -86,10 +87,18 @@ impl Resolver {
         op: Operation,
     ) -> Result<ResolvedToken, ResolveError> {
         let span = telemetry::resolve_span(task, integration, op, self.inner.record_user_ids);
-        let result = self
-            .resolve_in_span(task, integration, op, &span)
-            .instrument(span.clone())
-            .await;
+        let result = tokio::time::timeout(
+            self.inner.deadline,
+            self.resolve_in_span(task, integration, op, &span)
+                .instrument(span.clone()),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            Err(ResolveError::DeadlineExceeded {
+                integration: integration.clone(),
+                deadline: self.inner.deadline,
+            })
+        });
         match &result {
             Ok(resolved) => {
                 let consent = if resolved.flow == Flow::UserFederation {

@@ -4,15 +4,24 @@
 //! acts on (consent, denial, not found, retryable unavailability) and a message that says which
 //! IAM action or name to check. Tokens are returned as secret types and never logged.
 
+mod error;
+mod policy;
+
+use std::future::Future;
+use std::sync::Arc;
+
 use aws_sdk_bedrockagentcore::Client;
-use aws_sdk_bedrockagentcore::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_bedrockagentcore::types::{Oauth2FlowType, SessionStatus, UserIdentifier};
 use deputy_core::UserId;
 
 use deputy_core::attr;
 use tracing::Instrument;
 
+use crate::breaker::{BreakerPolicy, CircuitBreaker};
 use crate::{AccessToken, UserToken, WorkloadAccessToken};
+use error::classify;
+pub use error::{VaultError, VaultErrorKind};
+pub use policy::CallPolicy;
 
 /// A child span for one vault call; the request id is recorded when the call fails.
 fn call_span(operation: &'static str) -> tracing::Span {
@@ -80,140 +89,92 @@ pub enum OAuth2Outcome {
     },
 }
 
-/// The class of a vault failure, which decides what the resolver does next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VaultErrorKind {
-    /// IAM denied the call, or the session binding was refused.
-    AccessDenied,
-    /// The workload identity or credential provider does not exist.
-    NotFound,
-    /// The request was malformed.
-    Validation,
-    /// The workload access token (or user JWT) was rejected.
-    Unauthorized,
-    /// Throttled past the SDK's retries.
-    Throttled,
-    /// The vault could not be reached or failed (network, timeout, 5xx).
-    Unavailable,
-    /// The vault answered something deputy does not understand.
-    Unexpected,
-}
-
-impl VaultErrorKind {
-    /// Whether waiting and retrying may help (and the fallback may be considered).
-    pub fn is_unavailable(self) -> bool {
-        matches!(
-            self,
-            VaultErrorKind::Throttled | VaultErrorKind::Unavailable
-        )
-    }
-}
-
-/// A failed vault call.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("Token Vault {operation} failed ({kind:?}): {message}{}", hint(*kind, operation))]
-pub struct VaultError {
-    /// The AgentCore operation.
-    pub operation: &'static str,
-    /// What kind of failure.
-    pub kind: VaultErrorKind,
-    /// The service's message (never token material) or the transport error.
-    pub message: String,
-    /// The `x-amzn-RequestId`, for AWS support.
-    pub request_id: Option<String>,
-    /// How long the vault asked callers to wait (`Retry-After`), when it said.
-    pub retry_after: Option<std::time::Duration>,
-}
-
-fn hint(kind: VaultErrorKind, operation: &str) -> String {
-    match kind {
-        VaultErrorKind::AccessDenied => format!(
-            "; grant bedrock-agentcore:{operation} to this role on the workload identity and credential provider"
-        ),
-        VaultErrorKind::NotFound => "; check the workload name and credential provider name (and the environment prefix)".into(),
-        VaultErrorKind::Unauthorized => "; the workload access token is expired or bound to another workload or user: mint a new one".into(),
-        VaultErrorKind::Throttled | VaultErrorKind::Unavailable => "; retry later".into(),
-        VaultErrorKind::Validation | VaultErrorKind::Unexpected => String::new(),
-    }
-}
-
-fn classify<E: ProvideErrorMetadata>(
-    operation: &'static str,
-    err: SdkError<E, aws_sdk_bedrockagentcore::config::http::HttpResponse>,
-) -> VaultError {
-    let retry_after = err
-        .raw_response()
-        .and_then(|r| r.headers().get("retry-after"))
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(std::time::Duration::from_secs);
-    let (kind, message, request_id) = match &err {
-        SdkError::ServiceError(service) => {
-            let e = service.err();
-            let kind = match e.code() {
-                Some("AccessDeniedException") => VaultErrorKind::AccessDenied,
-                Some("ResourceNotFoundException") => VaultErrorKind::NotFound,
-                Some("ValidationException") => VaultErrorKind::Validation,
-                Some("UnauthorizedException") => VaultErrorKind::Unauthorized,
-                Some("ThrottlingException") => VaultErrorKind::Throttled,
-                Some("InternalServerException" | "ServiceUnavailableException") => {
-                    VaultErrorKind::Unavailable
-                }
-                _ => VaultErrorKind::Unexpected,
-            };
-            (
-                kind,
-                e.message().unwrap_or("no message").to_owned(),
-                request_id_of(e),
-            )
-        }
-        SdkError::TimeoutError(_) => (VaultErrorKind::Unavailable, "timed out".to_owned(), None),
-        SdkError::DispatchFailure(d) => (
-            VaultErrorKind::Unavailable,
-            format!(
-                "could not reach the vault: {:?}",
-                d.as_connector_error().map(|c| c.to_string())
-            ),
-            None,
-        ),
-        SdkError::ResponseError(_) => (
-            VaultErrorKind::Unavailable,
-            "unreadable response".to_owned(),
-            None,
-        ),
-        SdkError::ConstructionFailure(_) => (
-            VaultErrorKind::Validation,
-            "request could not be built".to_owned(),
-            None,
-        ),
-        _ => (
-            VaultErrorKind::Unexpected,
-            "unknown SDK error".to_owned(),
-            None,
-        ),
-    };
-    VaultError {
-        operation,
-        kind,
-        message,
-        request_id,
-        retry_after,
-    }
-}
-
-fn request_id_of<E: ProvideErrorMetadata>(e: &E) -> Option<String> {
-    e.meta().extra("aws_request_id").map(str::to_owned)
-}
-
 /// The Token Vault data plane.
 #[derive(Debug, Clone)]
 pub struct TokenVault {
     client: Client,
+    breakers: Arc<Breakers>,
+}
+
+/// One circuit per operation: a vault that mints WATs but fails token calls still opens the
+/// token call's circuit.
+#[derive(Debug)]
+struct Breakers {
+    policy: BreakerPolicy,
+    by_operation: [(&'static str, CircuitBreaker); 6],
+}
+
+impl Breakers {
+    fn new(policy: BreakerPolicy) -> Self {
+        let circuit = |op| (op, CircuitBreaker::new(policy));
+        Breakers {
+            policy,
+            by_operation: [
+                circuit("GetWorkloadAccessToken"),
+                circuit("GetWorkloadAccessTokenForJWT"),
+                circuit("GetWorkloadAccessTokenForUserId"),
+                circuit("GetResourceOauth2Token"),
+                circuit("GetResourceApiKey"),
+                circuit("CompleteResourceTokenAuth"),
+            ],
+        }
+    }
+
+    fn get(&self, operation: &str) -> Option<&CircuitBreaker> {
+        self.by_operation
+            .iter()
+            .find(|(op, _)| *op == operation)
+            .map(|(_, b)| b)
+    }
 }
 
 impl TokenVault {
-    /// A vault over an SDK client (built from `aws-config`, optionally with `endpoint_url`).
+    /// A vault over an SDK client (built from `aws-config`, optionally with `endpoint_url`),
+    /// with the client's own retry and timeout settings and the default circuit breaker.
+    /// [`TokenVault::connect`] also sets deputy's retry and timeout defaults.
     pub fn new(client: Client) -> Self {
-        TokenVault { client }
+        TokenVault {
+            client,
+            breakers: Arc::new(Breakers::new(BreakerPolicy::default())),
+        }
+    }
+
+    /// The same client behind fresh circuit breakers (one per operation) with `policy`.
+    pub fn with_breaker(self, policy: BreakerPolicy) -> Self {
+        TokenVault {
+            client: self.client,
+            breakers: Arc::new(Breakers::new(policy)),
+        }
+    }
+
+    /// Whether the circuit of `operation` (`GetResourceOauth2Token`, …) is open, so calls to
+    /// it fail fast, right now.
+    pub fn circuit_open(&self, operation: &str) -> bool {
+        self.breakers
+            .get(operation)
+            .is_some_and(CircuitBreaker::is_open)
+    }
+
+    /// Runs one vault call through the circuit breaker: refused at once while the circuit is
+    /// open, and its outcome (could the vault answer?) reported afterwards.
+    async fn guarded<T>(
+        &self,
+        operation: &'static str,
+        call: impl Future<Output = Result<T, VaultError>>,
+    ) -> Result<T, VaultError> {
+        let Some(breaker) = self.breakers.get(operation) else {
+            return call.await;
+        };
+        if let Err(open) = breaker.admit() {
+            return Err(VaultError::circuit_open(
+                operation,
+                self.breakers.policy,
+                open.retry_in,
+            ));
+        }
+        let result = call.await;
+        breaker.record(!matches!(&result, Err(e) if e.kind == VaultErrorKind::Unavailable));
+        result
     }
 
     /// Mints a Workload Access Token for `workload`, bound as `binding` says.
@@ -227,41 +188,50 @@ impl TokenVault {
                 let op = "GetWorkloadAccessTokenForJWT";
                 let span = call_span(op);
                 let out = self
-                    .client
-                    .get_workload_access_token_for_jwt()
-                    .workload_name(workload)
-                    .user_token(jwt.expose())
-                    .send()
-                    .instrument(span.clone())
-                    .await
-                    .map_err(|e| record_failure(&span, classify(op, e)))?;
+                    .guarded(op, async {
+                        self.client
+                            .get_workload_access_token_for_jwt()
+                            .workload_name(workload)
+                            .user_token(jwt.expose())
+                            .send()
+                            .instrument(span.clone())
+                            .await
+                            .map_err(|e| record_failure(&span, classify(op, e)))
+                    })
+                    .await?;
                 out.workload_access_token().to_owned()
             }
             WatBinding::UserId(user) => {
                 let op = "GetWorkloadAccessTokenForUserId";
                 let span = call_span(op);
                 let out = self
-                    .client
-                    .get_workload_access_token_for_user_id()
-                    .workload_name(workload)
-                    .user_id(user.as_str())
-                    .send()
-                    .instrument(span.clone())
-                    .await
-                    .map_err(|e| record_failure(&span, classify(op, e)))?;
+                    .guarded(op, async {
+                        self.client
+                            .get_workload_access_token_for_user_id()
+                            .workload_name(workload)
+                            .user_id(user.as_str())
+                            .send()
+                            .instrument(span.clone())
+                            .await
+                            .map_err(|e| record_failure(&span, classify(op, e)))
+                    })
+                    .await?;
                 out.workload_access_token().to_owned()
             }
             WatBinding::Workload => {
                 let op = "GetWorkloadAccessToken";
                 let span = call_span(op);
                 let out = self
-                    .client
-                    .get_workload_access_token()
-                    .workload_name(workload)
-                    .send()
-                    .instrument(span.clone())
-                    .await
-                    .map_err(|e| record_failure(&span, classify(op, e)))?;
+                    .guarded(op, async {
+                        self.client
+                            .get_workload_access_token()
+                            .workload_name(workload)
+                            .send()
+                            .instrument(span.clone())
+                            .await
+                            .map_err(|e| record_failure(&span, classify(op, e)))
+                    })
+                    .await?;
                 out.workload_access_token().to_owned()
             }
         };
@@ -277,22 +247,29 @@ impl TokenVault {
         let op = "GetResourceOauth2Token";
         let span = call_span(op);
         let out = self
-            .client
-            .get_resource_oauth2_token()
-            .workload_identity_token(wat.expose())
-            .resource_credential_provider_name(&request.provider)
-            .oauth2_flow(Oauth2FlowType::from(request.flow))
-            .set_scopes(Some(request.scopes.clone()))
-            .set_audiences((!request.audiences.is_empty()).then(|| request.audiences.clone()))
-            .set_resources((!request.resources.is_empty()).then(|| request.resources.clone()))
-            .set_resource_oauth2_return_url(request.return_url.clone())
-            .set_session_uri(request.session_uri.clone())
-            .set_custom_state(request.custom_state.clone())
-            .set_force_authentication(request.force_authentication.then_some(true))
-            .send()
-            .instrument(span.clone())
-            .await
-            .map_err(|e| record_failure(&span, classify(op, e)))?;
+            .guarded(op, async {
+                self.client
+                    .get_resource_oauth2_token()
+                    .workload_identity_token(wat.expose())
+                    .resource_credential_provider_name(&request.provider)
+                    .oauth2_flow(Oauth2FlowType::from(request.flow))
+                    .set_scopes(Some(request.scopes.clone()))
+                    .set_audiences(
+                        (!request.audiences.is_empty()).then(|| request.audiences.clone()),
+                    )
+                    .set_resources(
+                        (!request.resources.is_empty()).then(|| request.resources.clone()),
+                    )
+                    .set_resource_oauth2_return_url(request.return_url.clone())
+                    .set_session_uri(request.session_uri.clone())
+                    .set_custom_state(request.custom_state.clone())
+                    .set_force_authentication(request.force_authentication.then_some(true))
+                    .send()
+                    .instrument(span.clone())
+                    .await
+                    .map_err(|e| record_failure(&span, classify(op, e)))
+            })
+            .await?;
         if let Some(token) = out.access_token().filter(|t| !t.is_empty()) {
             return Ok(OAuth2Outcome::Token(AccessToken::new(token)));
         }
@@ -321,14 +298,17 @@ impl TokenVault {
         let op = "GetResourceApiKey";
         let span = call_span(op);
         let out = self
-            .client
-            .get_resource_api_key()
-            .workload_identity_token(wat.expose())
-            .resource_credential_provider_name(provider)
-            .send()
-            .instrument(span.clone())
-            .await
-            .map_err(|e| record_failure(&span, classify(op, e)))?;
+            .guarded(op, async {
+                self.client
+                    .get_resource_api_key()
+                    .workload_identity_token(wat.expose())
+                    .resource_credential_provider_name(provider)
+                    .send()
+                    .instrument(span.clone())
+                    .await
+                    .map_err(|e| record_failure(&span, classify(op, e)))
+            })
+            .await?;
         Ok(AccessToken::new(out.api_key()))
     }
 
@@ -356,14 +336,17 @@ impl TokenVault {
                 });
             }
         };
-        self.client
-            .complete_resource_token_auth()
-            .session_uri(session_uri)
-            .user_identifier(identifier)
-            .send()
-            .instrument(span.clone())
-            .await
-            .map_err(|e| record_failure(&span, classify(op, e)))?;
+        self.guarded(op, async {
+            self.client
+                .complete_resource_token_auth()
+                .session_uri(session_uri)
+                .user_identifier(identifier)
+                .send()
+                .instrument(span.clone())
+                .await
+                .map_err(|e| record_failure(&span, classify(op, e)))
+        })
+        .await?;
         Ok(())
     }
 }
