@@ -101,28 +101,103 @@ const PROVIDER: usize = 2;
 const TASK: usize = 8;
 
 impl CacheKey {
-    /// The key as the cache stores it: one allocation, each field length-prefixed in a fixed
-    /// order, so no value can be mistaken for a separator and equal keys encode equally.
-    fn compact(&self) -> Box<str> {
-        let mut out = String::with_capacity(64);
-        let mut field = |value: &str| {
-            out.push_str(&value.len().to_string());
+    /// The key as the cache stores it.
+    pub(crate) fn compact(&self) -> CompactKey {
+        KeyFields {
+            workload: &self.workload,
+            user: self.user.as_deref(),
+            provider: &self.provider,
+            flow: self.flow,
+            scopes: &self.scopes,
+            audiences: &self.audiences,
+            resources: &self.resources,
+            repo: self.repo.as_deref(),
+            task: self.task.as_deref(),
+        }
+        .compact()
+    }
+}
+
+/// A key in the form the cache stores: one allocation, each field length-prefixed in a fixed
+/// order, so no value can be mistaken for a separator and equal keys encode equally.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct CompactKey(Box<str>);
+
+/// The fields of a key, borrowed: what the resolver encodes on every resolve without building
+/// a [`CacheKey`] first. Lists need not be sorted; the encoding sorts and deduplicates them.
+pub(crate) struct KeyFields<'a> {
+    pub(crate) workload: &'a str,
+    pub(crate) user: Option<&'a str>,
+    pub(crate) provider: &'a str,
+    pub(crate) flow: &'static str,
+    pub(crate) scopes: &'a [String],
+    pub(crate) audiences: &'a [String],
+    pub(crate) resources: &'a [String],
+    pub(crate) repo: Option<&'a str>,
+    pub(crate) task: Option<&'a str>,
+}
+
+impl KeyFields<'_> {
+    /// Encodes the key with one allocation (two when a list is not already sorted).
+    pub(crate) fn compact(&self) -> CompactKey {
+        let lists = [self.scopes, self.audiences, self.resources];
+        let mut capacity = 64 + self.workload.len() + self.provider.len();
+        capacity += self.user.map_or(0, str::len) + self.repo.map_or(0, str::len);
+        capacity += self.task.map_or(0, str::len);
+        capacity += lists
+            .iter()
+            .flat_map(|l| l.iter())
+            .map(|s| s.len() + 4)
+            .sum::<usize>();
+        let mut out = String::with_capacity(capacity);
+        let field = |out: &mut String, value: &str| {
+            push_decimal(out, value.len());
             out.push(':');
             out.push_str(value);
         };
-        field(&self.workload);
-        field(self.user.as_deref().unwrap_or(""));
-        field(&self.provider);
-        field(self.flow);
-        for list in [&self.scopes, &self.audiences, &self.resources] {
-            field(&list.len().to_string());
-            for item in list {
-                field(item);
+        field(&mut out, self.workload);
+        field(&mut out, self.user.unwrap_or(""));
+        field(&mut out, self.provider);
+        field(&mut out, self.flow);
+        for list in lists {
+            if list.is_sorted_by(|a, b| a < b) {
+                push_count(&mut out, list.len());
+                list.iter().for_each(|item| field(&mut out, item));
+            } else {
+                let mut items: Vec<&str> = list.iter().map(String::as_str).collect();
+                items.sort_unstable();
+                items.dedup();
+                push_count(&mut out, items.len());
+                items.iter().for_each(|item| field(&mut out, item));
             }
         }
-        field(self.repo.as_deref().unwrap_or(""));
-        field(self.task.as_deref().unwrap_or(""));
-        out.into_boxed_str()
+        field(&mut out, self.repo.unwrap_or(""));
+        field(&mut out, self.task.unwrap_or(""));
+        CompactKey(out.into_boxed_str())
+    }
+}
+
+/// Appends a list's length as a field of its own (its decimal digits, length-prefixed).
+fn push_count(out: &mut String, n: usize) {
+    push_decimal(out, n.checked_ilog10().map_or(1, |d| d as usize + 1));
+    out.push(':');
+    push_decimal(out, n);
+}
+
+/// Appends `n` in decimal without going through the formatting machinery.
+fn push_decimal(out: &mut String, mut n: usize) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &digit in &digits[at..] {
+        out.push(char::from(digit));
     }
 }
 
@@ -210,7 +285,7 @@ pub enum CacheOutcome {
 /// ```
 #[derive(Clone)]
 pub struct TokenCache {
-    entries: Cache<Box<str>, Arc<Entry>>,
+    entries: Cache<CompactKey, Arc<Entry>>,
     buffer: Duration,
     jitter_seed: RandomState,
 }
@@ -226,10 +301,10 @@ impl std::fmt::Debug for TokenCache {
 
 struct ServeUntil;
 
-impl Expiry<Box<str>, Arc<Entry>> for ServeUntil {
+impl Expiry<CompactKey, Arc<Entry>> for ServeUntil {
     fn expire_after_create(
         &self,
-        _key: &Box<str>,
+        _key: &CompactKey,
         value: &Arc<Entry>,
         _now: Instant,
     ) -> Option<Duration> {
@@ -269,29 +344,42 @@ impl TokenCache {
         E: Send + Sync + 'static,
     {
         let key = key.compact();
-        let serve_until = |cached: &CachedToken, key: &str| {
-            let jitter = self
-                .buffer
-                .mul_f64(self.jitter_fraction(key, cached.expires_at));
-            cached
-                .expires_at
-                .checked_sub(self.buffer + jitter)
-                .unwrap_or(SystemTime::UNIX_EPOCH)
-        };
-        // moka expires entries lazily; never hand out one past its serve-until time.
-        if let Some(entry) = self.entries.get(&key).await {
-            if SystemTime::now() < entry.serve_until {
-                return Ok((entry.cached.clone(), CacheOutcome::Hit));
-            }
-            self.entries.invalidate(&key).await;
+        if let Some(cached) = self.get(&key).await {
+            return Ok((cached, CacheOutcome::Hit));
         }
-        let key_for_init = key.clone();
+        self.fetch_once(key, fetch).await
+    }
+
+    /// The token cached for `key` while it may still be served: the hit path, which builds no
+    /// fetch and allocates nothing beyond the caller's key.
+    pub(crate) async fn get(&self, key: &CompactKey) -> Option<CachedToken> {
+        let entry = self.entries.get(key).await?;
+        // moka expires entries lazily; never hand out one past its serve-until time.
+        if SystemTime::now() < entry.serve_until {
+            return Some(entry.cached.clone());
+        }
+        self.entries.invalidate(key).await;
+        None
+    }
+
+    /// The miss path: `fetch` runs at most once at a time per key; concurrent callers wait for
+    /// it and share its token (reported as hits) or its error (which is not cached).
+    pub(crate) async fn fetch_once<E, F>(
+        &self,
+        key: CompactKey,
+        fetch: F,
+    ) -> Result<(CachedToken, CacheOutcome), Arc<E>>
+    where
+        F: Future<Output = Result<CachedToken, E>>,
+        E: Send + Sync + 'static,
+    {
+        let jitter_key = key.clone();
         let entry = self
             .entries
             .entry(key)
             .or_try_insert_with(async move {
                 let cached = fetch.await?;
-                let until = serve_until(&cached, &key_for_init);
+                let until = self.serve_until(&cached, &jitter_key);
                 Ok(Arc::new(Entry {
                     cached,
                     serve_until: until,
@@ -306,11 +394,22 @@ impl TokenCache {
         Ok((entry.into_value().cached.clone(), outcome))
     }
 
+    /// When a token stops being served: `buffer` plus a per-entry jitter before it expires.
+    fn serve_until(&self, cached: &CachedToken, key: &CompactKey) -> SystemTime {
+        let jitter = self
+            .buffer
+            .mul_f64(self.jitter_fraction(&key.0, cached.expires_at));
+        cached
+            .expires_at
+            .checked_sub(self.buffer + jitter)
+            .unwrap_or(SystemTime::UNIX_EPOCH)
+    }
+
     /// Drops every token of a user (e.g. after consent is revoked).
     pub fn invalidate_user(&self, user: &str) -> Result<(), moka::PredicateError> {
         let user = user.to_owned();
         self.entries
-            .invalidate_entries_if(move |key, _| compact_field(key, USER) == Some(user.as_str()))
+            .invalidate_entries_if(move |key, _| compact_field(&key.0, USER) == Some(user.as_str()))
             .map(|_| ())
     }
 
@@ -319,7 +418,7 @@ impl TokenCache {
         let provider = provider.to_owned();
         // Only fails when invalidation closures are off, which `new` never does.
         let _ = self.entries.invalidate_entries_if(move |key, _| {
-            compact_field(key, PROVIDER) == Some(provider.as_str())
+            compact_field(&key.0, PROVIDER) == Some(provider.as_str())
         });
     }
 
@@ -327,9 +426,9 @@ impl TokenCache {
     pub fn invalidate_task(&self, task: &str) {
         let task = task.to_owned();
         // Only fails when invalidation closures are off, which `new` never does.
-        let _ = self
-            .entries
-            .invalidate_entries_if(move |key, _| compact_field(key, TASK) == Some(task.as_str()));
+        let _ = self.entries.invalidate_entries_if(move |key, _| {
+            compact_field(&key.0, TASK) == Some(task.as_str())
+        });
     }
 
     /// The number of cached tokens (approximate, as moka counts).
@@ -358,12 +457,29 @@ mod tests {
         let a = CacheKey::new("w", "p", "m2m").scopes(["a b", "c"]);
         let b = CacheKey::new("w", "p", "m2m").scopes(["a", "b c"]);
         assert_ne!(a.compact(), b.compact());
+        let unsorted = ["b".to_owned(), "a".to_owned(), "b".to_owned()];
+        let fields = KeyFields {
+            workload: "w",
+            user: None,
+            provider: "p",
+            flow: "m2m",
+            scopes: &unsorted,
+            audiences: &[],
+            resources: &[],
+            repo: None,
+            task: None,
+        };
+        assert_eq!(
+            fields.compact(),
+            CacheKey::new("w", "p", "m2m").scopes(["a", "b"]).compact()
+        );
+        assert_eq!(&*fields.compact().0, "1:w0:1:p3:m2m1:21:a1:b1:01:00:0:");
         let tricky = CacheKey::new("w", "p", "m2m")
             .user("3:x")
             .scopes(["1:"])
             .repo("o/r")
             .task("t-9");
-        let compact = tricky.compact();
+        let compact = tricky.compact().0;
         assert_eq!(compact_field(&compact, USER), Some("3:x"));
         assert_eq!(compact_field(&compact, PROVIDER), Some("p"));
         assert_eq!(compact_field(&compact, TASK), Some("t-9"));

@@ -1,6 +1,10 @@
 //! Secrets as types: tokens that never reach `Debug`, logs, spans or errors.
+//!
+//! Each value is shared (`Arc`): a clone, e.g. a cache hit handing out a token, copies no
+//! secret bytes, and the one copy is zeroized when its last holder drops it.
 
 use std::fmt;
+use std::sync::Arc;
 
 use deputy_core::audit::TokenFingerprint;
 use secrecy::{ExposeSecret, SecretString};
@@ -9,12 +13,12 @@ macro_rules! secret_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
         #[derive(Clone)]
-        pub struct $name(SecretString);
+        pub struct $name(Arc<SecretString>);
 
         impl $name {
             /// Wraps a secret value.
             pub fn new(value: impl Into<String>) -> Self {
-                Self(SecretString::from(value.into()))
+                Self(Arc::new(SecretString::from(value.into())))
             }
 
             /// The value, for the one place that must send it.

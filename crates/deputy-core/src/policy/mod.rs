@@ -6,6 +6,7 @@
 //! must be consistent with the cells it covers (no user flow for headless tasks, no OBO for
 //! webhooks, repository authorization for GitHub writes, …).
 
+mod cell_index;
 mod checks;
 mod decision;
 mod error;

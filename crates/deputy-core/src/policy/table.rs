@@ -1,9 +1,11 @@
 //! The loaded decision table: validation of the whole table, decisions and explanations.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use crate::{Integration, Operation, TaskContext, TriggerKind};
 
+use super::cell_index::CellIndex;
 use super::checks::{check_coverage, check_rules_against_cells};
 use super::decision::{Cell, Consideration, Decision, Explanation, NoRule, Verdict};
 use super::error::{PolicyError, Problem, line_col};
@@ -38,6 +40,7 @@ pub struct PolicyTable {
     rules: Vec<Rule>,
     integrations: Vec<Integration>,
     fallback_secrets: BTreeMap<Integration, FallbackSecret>,
+    pub(super) index: CellIndex,
 }
 
 impl PolicyTable {
@@ -147,7 +150,17 @@ impl PolicyTable {
             rules,
             integrations,
             fallback_secrets,
-        })
+            index: CellIndex::default(),
+        }
+        .indexed())
+    }
+
+    /// The table with its cell index rebuilt for the current feature states.
+    fn indexed(mut self) -> Self {
+        self.index = CellIndex::build(&self.integrations, |integration, trigger, operation| {
+            self.scan(integration, trigger, operation).ok()
+        });
+        self
     }
 
     /// The shared secret the Secrets Manager fallback reads for an integration, if configured.
@@ -160,7 +173,7 @@ impl PolicyTable {
         match self.features.get_mut(name) {
             Some(state) => {
                 *state = on;
-                Ok(self)
+                Ok(self.indexed())
             }
             None => Err(PolicyError::Invalid {
                 source_name: self.source_name,
@@ -200,18 +213,55 @@ impl PolicyTable {
         &self.integrations
     }
 
-    /// The decision for a task.
+    /// The decision for a task, shared: every cell's decision is worked out when the table is
+    /// loaded, so this is a lookup (custom integrations the table never names are decided by
+    /// scanning the rules).
+    ///
+    /// ```
+    /// use deputy_core::policy::PolicyTable;
+    /// use deputy_core::{Integration, Operation, TaskContext, TaskId, Trigger};
+    /// let table = PolicyTable::built_in().unwrap();
+    /// let ctx = TaskContext::new(TaskId::new("t-1").unwrap(), Trigger::Headless);
+    /// let a = table.decide(&ctx, &Integration::Linear, Operation::Read).unwrap();
+    /// let b = table.decide(&ctx, &Integration::Linear, Operation::Read).unwrap();
+    /// assert!(std::sync::Arc::ptr_eq(&a, &b));
+    /// ```
     pub fn decide(
         &self,
         ctx: &TaskContext,
         integration: &Integration,
         operation: Operation,
-    ) -> Result<Decision, NoRule> {
-        self.decide_cell(integration, ctx.trigger.kind(), operation)
+    ) -> Result<Arc<Decision>, NoRule> {
+        let trigger = ctx.trigger.kind();
+        match self
+            .index
+            .get(&self.integrations, integration, trigger, operation)
+        {
+            Some(Some(decision)) => Ok(Arc::clone(decision)),
+            Some(None) => Err(no_rule(integration, trigger, operation)),
+            None => self.scan(integration, trigger, operation).map(Arc::new),
+        }
     }
 
-    /// The decision for one cell of the table.
+    /// The decision for one cell of the table, as an owned value.
     pub fn decide_cell(
+        &self,
+        integration: &Integration,
+        trigger: TriggerKind,
+        operation: Operation,
+    ) -> Result<Decision, NoRule> {
+        match self
+            .index
+            .get(&self.integrations, integration, trigger, operation)
+        {
+            Some(Some(decision)) => Ok(Decision::clone(decision)),
+            Some(None) => Err(no_rule(integration, trigger, operation)),
+            None => self.scan(integration, trigger, operation),
+        }
+    }
+
+    /// The first active rule covering the cell, instantiated: the definition of a decision.
+    pub(super) fn scan(
         &self,
         integration: &Integration,
         trigger: TriggerKind,
@@ -222,13 +272,7 @@ impl PolicyTable {
             .iter()
             .find(|r| r.is_active(on) && r.covers(integration, trigger, operation))
             .map(|r| instantiate(&r.decision, integration))
-            .ok_or_else(|| NoRule {
-                cell: Cell {
-                    integration: integration.clone(),
-                    trigger,
-                    operation,
-                },
-            })
+            .ok_or_else(|| no_rule(integration, trigger, operation))
     }
 
     /// The decision for one cell with the reasoning trail: every rule and why it did or did not fire.
@@ -344,6 +388,16 @@ fn compile_fallbacks(
         }
     }
     secrets
+}
+
+fn no_rule(integration: &Integration, trigger: TriggerKind, operation: Operation) -> NoRule {
+    NoRule {
+        cell: Cell {
+            integration: integration.clone(),
+            trigger,
+            operation,
+        },
+    }
 }
 
 fn instantiate(template: &Decision, integration: &Integration) -> Decision {

@@ -2,7 +2,7 @@
 //! provider used only while the primary is reported invalid after a key rotation.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use deputy_core::flow::Flow;
@@ -31,8 +31,9 @@ impl ApiKeyRotation {
             .unwrap_or(false)
     }
 
-    /// Picks the provider for an API-key decision.
-    pub(super) fn choose(&self, decision: &mut Decision) {
+    /// Picks the provider for an API-key decision; the shared decision is copied only when the
+    /// provider changes.
+    pub(super) fn choose(&self, decision: &mut Arc<Decision>) {
         if decision.flow != Flow::ApiKey {
             return;
         }
@@ -52,12 +53,16 @@ impl ApiKeyRotation {
                 .map(|i| &pool[(start + i) % pool.len()])
                 .find(|p| !self.is_invalid(p))
                 .unwrap_or(&pool[start % pool.len()]);
-            decision.provider = Some(pick.clone());
+            if decision.provider.as_ref() != Some(pick) {
+                let pick = pick.clone();
+                Arc::make_mut(decision).provider = Some(pick);
+            }
         } else if let (Some(primary), Some(backup)) =
             (&decision.provider, &decision.backup_provider)
             && self.is_invalid(primary)
         {
-            decision.provider = Some(backup.clone());
+            let backup = backup.clone();
+            Arc::make_mut(decision).provider = Some(backup);
         }
     }
 

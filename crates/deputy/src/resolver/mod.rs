@@ -16,7 +16,7 @@ use deputy_core::policy::{Decision, PolicyTable};
 use deputy_core::{Integration, Operation};
 use tracing::Instrument;
 
-use crate::cache::{CacheKey, CacheOutcome, TokenCache};
+use crate::cache::{CacheOutcome, CachedToken, CompactKey, KeyFields, TokenCache};
 use crate::consent::{ConsentHandler, ConsentWait, PendingConsents};
 use crate::error::ResolveError;
 use crate::fallback::SecretsManagerFallback;
@@ -209,10 +209,31 @@ impl Resolver {
         }
         self.check_preconditions(task, integration, op, &decision)
             .await?;
-        let key = self.cache_key(task, &decision);
-        let fetch = self.fetch(task, integration, &decision);
-        let principal = self.principal(task, &decision);
-        let (cached, outcome) = match inner.cache.get_or_fetch(key, fetch).await {
+        let user = self.vault_user(task, &decision);
+        let key = self.cache_key(task, &decision, user.as_deref());
+        if let Some(cached) = inner.cache.get(&key).await {
+            return Ok(resolved(cached, &decision, CredentialSource::Cache));
+        }
+        // Boxed: the miss path's future (vault calls, verification) is large, and building and
+        // moving it inline cost a cache hit more than the lookup itself.
+        Box::pin(self.resolve_miss(task, integration, &decision, key, user)).await
+    }
+
+    /// A cache miss: one fetch per key however many callers wait, the fallback when the vault
+    /// fails, and the no-downgrade latch when it serves.
+    async fn resolve_miss(
+        &self,
+        task: &Task,
+        integration: &Integration,
+        decision: &Decision,
+        key: CompactKey,
+        user: Option<String>,
+    ) -> Result<ResolvedToken, ResolveError> {
+        let inner = &self.inner;
+        let fetch = self.fetch(task, integration, decision);
+        // Who the no-downgrade latch tracks: the user as the vault sees them, or the workload.
+        let principal = user.unwrap_or_else(|| format!("workload:{}", inner.workload));
+        let (cached, outcome) = match inner.cache.fetch_once(key, fetch).await {
             Ok(found) => found,
             Err(error) => {
                 let error = (*error).clone();
@@ -223,7 +244,7 @@ impl Resolver {
                                 &inner.policy,
                                 task,
                                 integration,
-                                &decision,
+                                decision,
                                 &principal,
                                 error,
                             )
@@ -238,27 +259,18 @@ impl Resolver {
         {
             fallback.vault_served(&principal, integration).await;
         }
-        Ok(ResolvedToken {
-            token: cached.token,
-            expires_at: cached.expires_at,
-            flow: decision.flow,
-            provider: decision.provider,
-            source: if outcome == CacheOutcome::Hit {
-                CredentialSource::Cache
-            } else {
-                CredentialSource::Vault
-            },
-            rule_id: decision.rule_id,
-            observed: cached.observed.map(|o| *o),
-            fallback_reason: None,
-        })
+        let source = match outcome {
+            CacheOutcome::Hit => CredentialSource::Cache,
+            CacheOutcome::Miss => CredentialSource::Vault,
+        };
+        Ok(resolved(cached, decision, source))
     }
 
-    /// Who the no-downgrade latch tracks: the user as the vault sees them, or the workload.
-    fn principal(&self, task: &Task, decision: &Decision) -> String {
+    /// The user as the vault sees them (e.g. `jwt:okta+alice`), when the flow acts for a user.
+    fn vault_user(&self, task: &Task, decision: &Decision) -> Option<String> {
         match task.ctx.user() {
-            Some(user) if decision.flow.needs_user() => task.wat.principal(user.as_str()),
-            _ => format!("workload:{}", self.inner.workload),
+            Some(user) if decision.flow.needs_user() => Some(task.wat.principal(user.as_str())),
+            _ => None,
         }
     }
 
@@ -270,21 +282,22 @@ impl Resolver {
         }
     }
 
-    fn cache_key(&self, task: &Task, decision: &Decision) -> CacheKey {
+    fn cache_key(&self, task: &Task, decision: &Decision, user: Option<&str>) -> CompactKey {
         if let Some(key) = self.github_app_cache_key(task, decision) {
-            return key;
+            return key.compact();
         }
-        let provider = decision.provider.as_deref().unwrap_or("-");
-        let mut key = CacheKey::new(&self.inner.workload, provider, decision.flow.name())
-            .scopes(&decision.scopes)
-            .audiences(&decision.audiences)
-            .resources(&decision.resources);
-        if decision.flow.needs_user()
-            && let Some(user) = task.ctx.user()
-        {
-            key = key.user(&task.wat.principal(user.as_str()));
+        KeyFields {
+            workload: &self.inner.workload,
+            user,
+            provider: decision.provider.as_deref().unwrap_or("-"),
+            flow: decision.flow.name(),
+            scopes: &decision.scopes,
+            audiences: &decision.audiences,
+            resources: &decision.resources,
+            repo: None,
+            task: None,
         }
-        key
+        .compact()
     }
 
     pub(super) async fn wat(
@@ -301,5 +314,19 @@ impl Resolver {
                 .await
                 .map_err(|e| ResolveError::from_vault(integration, e)),
         }
+    }
+}
+
+/// What a resolve returns, from the token and the decision that chose it.
+fn resolved(cached: CachedToken, decision: &Decision, source: CredentialSource) -> ResolvedToken {
+    ResolvedToken {
+        token: cached.token,
+        expires_at: cached.expires_at,
+        flow: decision.flow.clone(),
+        provider: decision.provider.clone(),
+        source,
+        rule_id: decision.rule_id.clone(),
+        observed: cached.observed.map(|o| *o),
+        fallback_reason: None,
     }
 }
