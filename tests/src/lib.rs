@@ -1,5 +1,7 @@
 //! Shared test support for deputy's crates: real third-party peers started on 127.0.0.1.
 //! Workspace-level end-to-end tests live in `tests/tests/`.
 
+pub mod canary;
 pub mod chaos;
 pub mod moto;
+pub mod recording_proxy;
