@@ -446,3 +446,57 @@ async fn the_token_broker_mints_service_tokens_from_central_client_credentials()
     assert!(err.to_string().contains("invalid_client"), "{err}");
     assert!(!err.to_string().contains("nope"));
 }
+
+#[tokio::test]
+async fn an_open_circuit_fails_fast_to_the_fallback_only_where_policy_allows() {
+    let moto = Moto::start().await;
+    seed(&moto).await;
+    let vault = vault_with(Some(500)).await;
+    let fb = fallback(&moto, &latch_path("circuit"), true).await;
+    let breaker = deputy::breaker::BreakerPolicy {
+        failure_threshold: 1,
+        open_for: Duration::from_secs(60),
+    };
+    let resolver = common::builder(&vault)
+        .vault(common::client(&vault).with_breaker(breaker))
+        .policy(policy(raw_github()))
+        .fallback(fb.clone())
+        .build()
+        .unwrap();
+    let repo = "o/r".parse().unwrap();
+    let (trip, open) = (
+        common::webhook("alice", "t-trip"),
+        common::webhook("alice", "t-open"),
+    );
+    let first = resolver
+        .resolve_github_token(&trip, Operation::Read, &repo)
+        .await
+        .unwrap();
+    assert_eq!(first.source, CredentialSource::SecretsManagerFallback);
+    let calls = vault.call_count("GetResourceOauth2Token");
+
+    // The circuit is open: the next resolve does not wait on the vault at all.
+    let second = resolver
+        .resolve_github_token(&open, Operation::Read, &repo)
+        .await
+        .unwrap();
+    assert_eq!(second.source, CredentialSource::SecretsManagerFallback);
+    assert!(
+        second
+            .fallback_reason
+            .unwrap()
+            .contains("circuit breaker is open")
+    );
+    assert_eq!(vault.call_count("GetResourceOauth2Token"), calls);
+    assert_eq!(fb.issued(), 2);
+
+    // A rule without the fallback gets the typed outage, not the shared secret.
+    let err = resolver
+        .resolve_slack_token(&common::headless("t-slack"), Operation::Read)
+        .await
+        .unwrap_err();
+    assert!(err.is_vault_unavailable(), "{err}");
+    assert!(err.to_string().contains("circuit breaker is open"), "{err}");
+    assert_eq!(fb.issued(), 2);
+    assert_eq!(vault.call_count("GetResourceOauth2Token"), calls);
+}

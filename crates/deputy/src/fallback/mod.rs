@@ -123,7 +123,13 @@ impl SecretsManagerFallback {
                 secret: secret_error,
             })?;
         self.issued.fetch_add(1, Ordering::Relaxed);
-        let reason = format!("vault unavailable: {}", error.kind());
+        let reason = match &error {
+            ResolveError::Unavailable { source, .. } => format!(
+                "vault unavailable: {} {:?}: {}",
+                source.operation, source.kind, source.message
+            ),
+            other => format!("vault unavailable: {}", other.kind()),
+        };
         tracing::warn!(
             "SECRETS MANAGER FALLBACK: {integration} for task {} served from shared secret {} ({reason})",
             task.ctx.task_id,
