@@ -3,6 +3,8 @@
 //! holding them, `unwrap`/`expect` on such errors, `assert_eq!` between tokens — and its stderr
 //! is searched for every secret and token shape. The test runs itself as that child.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+// Unwrapping a known error is the point: it is how secrets reach panic messages.
+#![allow(clippy::unnecessary_literal_unwrap)]
 
 use std::process::Command;
 use std::time::SystemTime;
