@@ -142,7 +142,10 @@ async fn the_lambda_binary_serves_every_mode_through_the_runtime_api() {
             .unwrap()
             .push_back(((*id).to_owned(), event.clone()));
     }
-    let _lambda = Lambda(
+    // Everything the binary writes, searched for secrets at the end (issue #8).
+    let log_path = std::env::temp_dir().join(format!("deputy-gateway-{}.log", std::process::id()));
+    let log = std::fs::File::create(&log_path).unwrap();
+    let lambda = Lambda(
         Command::new(env!("CARGO_BIN_EXE_deputy-gateway-lambda"))
             .env("AWS_LAMBDA_RUNTIME_API", &runtime_api)
             .env("AWS_LAMBDA_FUNCTION_NAME", "deputy-gateway")
@@ -153,8 +156,10 @@ async fn the_lambda_binary_serves_every_mode_through_the_runtime_api() {
             .env("AWS_REGION", "us-east-1")
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("DEPUTY_GATEWAY_CONFIG", &config_path)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            .env("RUST_LOG", "trace")
+            .env("RUST_BACKTRACE", "1")
+            .stdout(Stdio::from(log.try_clone().unwrap()))
+            .stderr(Stdio::from(log))
             .spawn()
             .unwrap(),
     );
@@ -212,8 +217,8 @@ async fn the_lambda_binary_serves_every_mode_through_the_runtime_api() {
         ),
         ("alice", "aws-native")
     );
-    let (_, token) = check("broker", "billing");
-    assert_eq!(token.split('.').count(), 3);
+    let (_, broker_token) = check("broker", "billing");
+    assert_eq!(broker_token.split('.').count(), 3);
     for refused in ["forged", "garbage"] {
         let out = &responses[refused];
         let status = out["mcp"]["transformedGatewayResponse"]["statusCode"]
@@ -222,4 +227,25 @@ async fn the_lambda_binary_serves_every_mode_through_the_runtime_api() {
         assert!(status == 401 || status == 400, "{refused}: {out}");
         assert!(!out.to_string().contains(&alice_docs[..40]), "token echoed");
     }
+
+    // No token the binary handled, nor the broker's client secret, reached its output.
+    drop(lambda);
+    let mut canary = deputy_tests::canary::Canary::default();
+    canary.add("passthrough user JWT", &alice_docs);
+    canary.add("exchange user JWT", &alice);
+    canary.add("broker client secret", "billing-client-secret");
+    for (id, _) in &events[..3] {
+        canary.add_from_json(id, &responses[*id]);
+        let bearer = responses[*id]["mcp"]["transformedGatewayRequest"]["headers"]["Authorization"]
+            .as_str()
+            .unwrap();
+        canary.add(
+            &format!("{id} bearer"),
+            bearer.trim_start_matches("Bearer "),
+        );
+    }
+    let output = std::fs::read_to_string(&log_path).unwrap();
+    assert!(output.contains("TRACE"), "the binary logs at trace level");
+    canary.assert_clean("deputy-gateway-lambda output", &output);
+    std::fs::remove_file(&log_path).unwrap();
 }
