@@ -295,3 +295,43 @@ async fn an_idp_clock_five_minutes_off_is_tolerated_and_expired_tokens_are_never
         .unwrap_err();
     assert_eq!(err.kind(), "invalid_token", "{err}");
 }
+
+#[tokio::test]
+async fn an_idp_behind_the_vault_that_is_down_is_a_clear_error_not_an_outage() {
+    // A port nothing listens on: the provider's token endpoint is down.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let token_endpoint = format!("http://{}/token", dead.local_addr().unwrap());
+    drop(dead);
+    let mut config = VaultConfig::development();
+    let provider = config
+        .providers
+        .iter_mut()
+        .find(|p| p.name == "linear-service")
+        .unwrap();
+    provider.source = deputy_vault_local::config::ProviderSource::Metadata {
+        issuer: "http://127.0.0.1:9/idp".into(),
+        authorization_endpoint: "http://127.0.0.1:9/idp/authorize".into(),
+        token_endpoint,
+    };
+    provider.client_id = Some("linear-client".into());
+    provider.client_secret = Some("linear-secret".into());
+    let vault = LocalVault::start(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let resolver = resolver(
+        &vault,
+        &vault.endpoint(),
+        &policy(1, Duration::from_secs(30)),
+    );
+    for task in ["idp-down-1", "idp-down-2"] {
+        let err = linear(&resolver, task).await.unwrap_err();
+        assert_eq!(err.kind(), "vault", "{err}");
+        assert!(!err.is_vault_unavailable(), "the vault answered: {err}");
+        assert!(err.to_string().contains("could not be reached"), "{err}");
+    }
+    assert_eq!(
+        vault.call_count(TOKEN_OP),
+        2,
+        "a failing IdP is not retried and does not open the vault's circuit"
+    );
+}
