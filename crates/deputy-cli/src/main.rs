@@ -11,6 +11,7 @@ mod resolve_cmd;
 mod sdk;
 mod span_log;
 mod vault_cmd;
+mod verify_arg;
 
 use std::process::ExitCode;
 

@@ -12,6 +12,7 @@ use deputy_core::{Integration, Operation, RepoRef, TaskContext, TaskId, Trigger,
 use deputy_vault_local::fetch_user_token;
 
 use crate::policy::PolicySource;
+use crate::verify_arg::VerifyArg;
 
 /// Arguments of `deputy resolve`.
 #[derive(Debug, Args)]
@@ -54,6 +55,10 @@ pub struct ResolveArgs {
     /// When consent is needed, serve the return URL locally and wait for it (up to SECONDS).
     #[arg(long, value_name = "SECONDS", requires = "return_url")]
     wait: Option<u64>,
+    /// Verify tokens from a provider: `provider=NAME,issuer=URL,audience=AUD[,jwks=URL]`
+    /// (repeatable). On-behalf-of tokens are refused unless their provider is verified.
+    #[arg(long = "verify", value_name = "SETTINGS")]
+    verify: Vec<VerifyArg>,
     /// Print the token itself on stdout (only it), for piping into a tool.
     #[arg(long)]
     print_token: bool,
@@ -69,6 +74,9 @@ pub async fn run(args: &ResolveArgs) -> Result<ExitCode, String> {
         .workload(&args.workload);
     if let Some(url) = &args.return_url {
         builder = builder.return_url(url);
+    }
+    for verify in &args.verify {
+        builder = builder.verifier(&verify.provider, verify.verifier());
     }
     let resolver = builder.build().map_err(|e| e.to_string())?;
     let task = task(args).await?;

@@ -158,6 +158,52 @@ fn serve_token_and_resolve_work_across_processes() {
         "{stderr}"
     );
 
+    // On-behalf-of: refused unverified, resolved once the provider's issuer is given.
+    let obo = |verify: Option<String>| {
+        let mut cmd = deputy();
+        cmd.args([
+            "resolve",
+            "aws-native",
+            "--op",
+            "write",
+            "--user",
+            "alice",
+            "--endpoint",
+            &endpoint,
+        ]);
+        if let Some(v) = verify {
+            cmd.args(["--verify", &v]);
+        }
+        cmd.output().unwrap()
+    };
+    let out = obo(None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out).1.contains("no verifier is configured"),
+        "{:?}",
+        text(&out)
+    );
+    let out = obo(Some(format!(
+        "provider=aws-native,issuer={endpoint}/idp,audience=aws-native"
+    )));
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("via on_behalf_of (rule aws-native-obo"),
+        "{stdout}"
+    );
+    let out = obo(Some("provider=aws-native,audience=aws-native".into()));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "clap refuses a malformed --verify"
+    );
+    assert!(
+        text(&out).1.contains("issuer=URL is missing"),
+        "{:?}",
+        text(&out)
+    );
+
     let out = deputy()
         .args(["resolve", "linear", "--op", "read", "--endpoint", &endpoint])
         .output()
