@@ -1,5 +1,6 @@
 //! Token material and oversized values in span attributes.
 
+use deputy_core::attr;
 use deputy_core::audit::looks_like_secret;
 
 use crate::finding::{Finding, Rule, SpanRef};
@@ -42,34 +43,120 @@ pub fn oversized(span: &Span<'_>) -> Option<OversizedAttribute> {
     })
 }
 
-/// Whether `text` could hold anything [`looks_like_secret`] recognises: a GitHub prefix needs
-/// `gh`, a JWT needs `eyJ`, and long base64 needs a run of 40 base64 characters. Cheaper than
-/// the full check, and never says no when the full check would say yes.
+/// Whether `text` could hold anything [`looks_like_secret`] recognises. Cheaper than the full
+/// check, and never says no when the full check would say yes:
+///
+/// - a GitHub token starts `gh` + one of `pousr` + `_`, or `github_pat_`;
+/// - a JWT starts `eyJ`;
+/// - long base64 is a run of at least 40 characters of `[A-Za-z0-9+/_-]`. Any such run covers
+///   a byte whose index is 39 modulo 40, so only those bytes are looked at, and the run is
+///   measured around a byte only when that byte could be part of one.
 fn may_hold_secret(text: &str) -> bool {
+    const RUN: usize = 40;
     let bytes = text.as_bytes();
-    if bytes.len() < 40 {
-        // Too short for a long base64 run: only the prefixes can match.
-        return bytes
-            .windows(2)
-            .any(|w| w == b"gh" || (w == b"ey" && text.contains("eyJ")));
-    }
-    let mut run = 0usize;
-    for (i, &b) in bytes.iter().enumerate() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_') {
-            run += 1;
-            if run >= 40 {
+    let mut probe = RUN - 1;
+    while probe < bytes.len() {
+        if is_base64ish(bytes[probe]) {
+            let start = bytes[..probe]
+                .iter()
+                .rposition(|&b| !is_base64ish(b))
+                .map_or(0, |i| i + 1);
+            let end = bytes[probe..]
+                .iter()
+                .position(|&b| !is_base64ish(b))
+                .map_or(bytes.len(), |i| probe + i);
+            if end - start >= RUN {
                 return true;
             }
+            // The next run of 40 cannot start before `end`.
+            probe = probe.max(end + RUN - 1);
         } else {
-            run = 0;
-        }
-        match b {
-            b'g' if bytes.get(i + 1) == Some(&b'h') => return true,
-            b'e' if bytes.get(i + 1..i + 3) == Some(b"yJ") => return true,
-            _ => {}
+            probe += RUN;
         }
     }
+    token_prefix(bytes)
+}
+
+fn is_base64ish(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_')
+}
+
+/// Whether a JWT's `eyJ` or a GitHub token prefix (`ghp_`, `gho_`, `ghs_`, `ghu_`, `ghr_`,
+/// `github_pat_`) occurs. Eight bytes at a time: only the bytes that are `e` or `g` are
+/// looked at further.
+fn token_prefix(bytes: &[u8]) -> bool {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    // The high bit of each byte that is zero (and possibly of bytes above a zero byte, which
+    // the caller checks anyway).
+    let zero_bytes = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    let mut at = 0;
+    while at < bytes.len() {
+        let n = (bytes.len() - at).min(8);
+        let mut word = [0u8; 8];
+        word[..n].copy_from_slice(&bytes[at..at + n]);
+        let word = u64::from_le_bytes(word);
+        let mut candidates = zero_bytes(word ^ (ONES * u64::from(b'e')))
+            | zero_bytes(word ^ (ONES * u64::from(b'g')));
+        while candidates != 0 {
+            let i = at + (candidates.trailing_zeros() / 8) as usize;
+            let rest = bytes.get(i..).unwrap_or_default();
+            if rest.starts_with(b"eyJ")
+                || matches!(
+                    rest,
+                    [b'g', b'h', b'p' | b'o' | b's' | b'u' | b'r', b'_', ..]
+                )
+                || rest.starts_with(b"github_pat_")
+            {
+                return true;
+            }
+            candidates &= candidates - 1;
+        }
+        at += 8;
+    }
     false
+}
+
+/// Whether `key` is one of deputy's own attribute names ([`attr::ALL`]): none of them looks
+/// like a token (tested), so their scan result is known without scanning.
+fn is_deputy_attribute(key: &str) -> bool {
+    matches!(
+        key,
+        attr::TASK_ID
+            | attr::USER_ID
+            | attr::REPO
+            | attr::TRACE_ID
+            | attr::SESSION_ID
+            | attr::INTEGRATION
+            | attr::OPERATION
+            | attr::TRIGGER
+            | attr::FLOW
+            | attr::RULE_ID
+            | attr::PROVIDER
+            | attr::SOURCE
+            | attr::CACHE
+            | attr::TOKEN_FINGERPRINT
+            | attr::TOKEN_EXPIRES_AT
+            | attr::FALLBACK_REASON
+            | attr::CONSENT
+            | attr::ACTOR_CHAIN_ASSERTED
+            | attr::ACTOR_CHAIN_OBSERVED
+            | attr::ERROR_KIND
+            | attr::VAULT_OPERATION
+            | attr::VAULT_REQUEST_ID
+            | attr::MCP_METHOD
+            | attr::MCP_TOOL
+            | attr::GATEWAY_TARGET
+            | attr::GATEWAY_MODE
+    )
+}
+
+fn scan_key(key: &str) -> Option<deputy_core::audit::SecretShape> {
+    if is_deputy_attribute(key) {
+        None
+    } else {
+        scan(key)
+    }
 }
 
 fn scan(text: &str) -> Option<deputy_core::audit::SecretShape> {
@@ -95,7 +182,7 @@ fn scan(text: &str) -> Option<deputy_core::audit::SecretShape> {
 pub fn token_material(span: &Span<'_>, line: Option<u64>) -> Vec<Finding> {
     let mut found = Vec::new();
     for attribute in &span.attributes {
-        let key_shape = scan(&attribute.key);
+        let key_shape = scan_key(&attribute.key);
         let shape = key_shape.or_else(|| match &attribute.value {
             AttrValue::Str(text) | AttrValue::Bytes(text) => scan(text),
             AttrValue::Int(_) | AttrValue::Bool(_) | AttrValue::Double(_) | AttrValue::Empty => {
@@ -157,5 +244,43 @@ mod tests {
             assert_eq!(scan(sample), looks_like_secret(sample), "{sample}");
         }
         assert!(!may_hold_secret("sha256:0123456789abcdef0123456789abcdef"));
+        assert!(!may_hold_secret("github-interactive-write"));
+    }
+
+    #[test]
+    fn deputy_attribute_names_are_known_and_never_look_like_tokens() {
+        for key in attr::ALL {
+            assert!(is_deputy_attribute(key), "{key}");
+            assert_eq!(looks_like_secret(key), None, "{key}");
+        }
+        assert!(!is_deputy_attribute("ghp_0123456789abcdefABCDEF"));
+        assert!(scan_key("ghp_0123456789abcdefABCDEF").is_some());
+    }
+
+    #[test]
+    fn the_prefilter_finds_runs_and_prefixes_at_every_offset() {
+        let run = "aB3".repeat(14); // 42 base64 characters, all three classes
+        let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2ln";
+        let gh = "ghs_0123456789abcdefXYZ";
+        for secret in [
+            run.as_str(),
+            &run[..40],
+            jwt,
+            gh,
+            "github_pat_11ABCDEFG0abcdefghijklmnop",
+        ] {
+            for pad in 0..90 {
+                for filler in [" ", "a", ".", "+"] {
+                    let text = format!("{}{secret} {}", filler.repeat(pad), filler.repeat(pad % 7));
+                    if looks_like_secret(&text).is_some() {
+                        assert!(may_hold_secret(&text), "{text}");
+                    }
+                    assert_eq!(scan(&text), looks_like_secret(&text), "{text}");
+                }
+            }
+        }
+        // 39 characters and a break, 39 more: no run of 40.
+        let short = format!("{} {}", "aB3".repeat(13), "aB3".repeat(13));
+        assert!(!may_hold_secret(&short));
     }
 }

@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use serde::Deserialize;
-use serde::de::{self, Deserializer, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, Visitor};
 
 use crate::span::{AttrValue, Attribute, Span};
 
@@ -51,61 +51,233 @@ impl From<serde_json::Error> for JsonDecodeError {
 /// assert_eq!(spans[0].end_unix_nano, 1_795_000_000_000_000_000);
 /// ```
 pub fn decode(text: &str) -> Result<Vec<Span<'_>>, JsonDecodeError> {
-    let request: Request<'_> = serde_json::from_str(text)?;
-    Ok(request
-        .resource_spans
-        .into_iter()
-        .flat_map(|r| r.scope_spans)
-        .flat_map(|s| s.spans)
-        .map(JsonSpan::into_span)
-        .collect())
+    let mut spans = Vec::new();
+    decode_each(text, |span| spans.push(span.clone()))?;
+    Ok(spans)
 }
 
-#[derive(Deserialize)]
-struct Request<'a> {
-    #[serde(borrow, default, rename = "resourceSpans")]
-    resource_spans: Vec<ResourceSpans<'a>>,
+/// Decodes one OTLP/JSON `ExportTraceServiceRequest`, calling `on_span` with each span as
+/// soon as it is read. The span is a scratch value that is overwritten for the next one (its
+/// attribute vector keeps its capacity), so reading allocates nothing per span unless a
+/// string has escapes. When the document turns out malformed, `on_span` has already seen
+/// the spans before the fault: the caller undoes what it did with them.
+///
+/// ```
+/// let mut names = Vec::new();
+/// let text = r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"a"},{"name":"b"}]}]}]}"#;
+/// deputy_audit::otlp_json::decode_each(text, |span| names.push(span.name.to_string())).unwrap();
+/// assert_eq!(names, ["a", "b"]);
+/// let broken = r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"c"},"#;
+/// assert!(deputy_audit::otlp_json::decode_each(broken, |_| {}).is_err());
+/// ```
+pub fn decode_each<'a>(
+    text: &'a str,
+    mut on_span: impl FnMut(&Span<'a>),
+) -> Result<(), JsonDecodeError> {
+    let mut scratch = Span {
+        trace_id: Cow::Borrowed(""),
+        span_id: Cow::Borrowed(""),
+        name: Cow::Borrowed(""),
+        end_unix_nano: 0,
+        attributes: Vec::new(),
+    };
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    Members {
+        reader: SpanReader {
+            scratch: &mut scratch,
+            on_span: &mut on_span,
+        },
+        level: Level::Request,
+    }
+    .deserialize(&mut deserializer)?;
+    deserializer.end()?;
+    Ok(())
 }
 
-#[derive(Deserialize)]
-struct ResourceSpans<'a> {
-    #[serde(borrow, default, rename = "scopeSpans")]
-    scope_spans: Vec<ScopeSpans<'a>>,
+/// Where in an `ExportTraceServiceRequest` a JSON object sits.
+#[derive(Clone, Copy)]
+enum Level {
+    /// The request: `{"resourceSpans": [...]}`.
+    Request,
+    /// A `ResourceSpans`: `{"scopeSpans": [...]}`.
+    Resource,
+    /// A `ScopeSpans`: `{"spans": [...]}`.
+    Scope,
 }
 
-#[derive(Deserialize)]
-struct ScopeSpans<'a> {
-    #[serde(borrow, default)]
-    spans: Vec<JsonSpan<'a>>,
-}
-
-#[derive(Deserialize)]
-struct JsonSpan<'a> {
-    #[serde(borrow, default, rename = "traceId")]
-    trace_id: BStr<'a>,
-    #[serde(borrow, default, rename = "spanId")]
-    span_id: BStr<'a>,
-    #[serde(borrow, default)]
-    name: BStr<'a>,
-    #[serde(default, rename = "endTimeUnixNano")]
-    end_unix_nano: JsonU64,
-    #[serde(borrow, default)]
-    attributes: Vec<JsonKeyValue<'a>>,
-}
-
-impl<'a> JsonSpan<'a> {
-    fn into_span(self) -> Span<'a> {
-        Span {
-            trace_id: lower_hex(self.trace_id.0),
-            span_id: lower_hex(self.span_id.0),
-            name: self.name.0,
-            end_unix_nano: self.end_unix_nano.0,
-            attributes: self
-                .attributes
-                .into_iter()
-                .map(JsonKeyValue::into_attribute)
-                .collect(),
+impl Level {
+    /// The member holding the next level's array, and that level (`None`: spans).
+    fn child(self) -> (&'static str, Option<Level>) {
+        match self {
+            Level::Request => ("resourceSpans", Some(Level::Resource)),
+            Level::Resource => ("scopeSpans", Some(Level::Scope)),
+            Level::Scope => ("spans", None),
         }
+    }
+}
+
+/// The scratch span and the callback, handed down the envelope.
+struct SpanReader<'s, 'a, F> {
+    scratch: &'s mut Span<'a>,
+    on_span: &'s mut F,
+}
+
+impl<'a, F: FnMut(&Span<'a>)> SpanReader<'_, 'a, F> {
+    fn reborrow(&mut self) -> SpanReader<'_, 'a, F> {
+        SpanReader {
+            scratch: &mut *self.scratch,
+            on_span: &mut *self.on_span,
+        }
+    }
+}
+
+/// Walks one object of the envelope, skipping everything but the array that leads to spans
+/// (no request/resource/scope structs are built).
+struct Members<'s, 'a, F> {
+    reader: SpanReader<'s, 'a, F>,
+    level: Level,
+}
+
+impl<'de, F: FnMut(&Span<'de>)> DeserializeSeed<'de> for Members<'_, 'de, F> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de, F: FnMut(&Span<'de>)> Visitor<'de> for Members<'_, 'de, F> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an OTLP/JSON object")
+    }
+    fn visit_map<M: de::MapAccess<'de>>(mut self, mut map: M) -> Result<(), M::Error> {
+        let (member, child) = self.level.child();
+        while let Some(key) = map.next_key::<BStr<'de>>()? {
+            if key.0 != member {
+                map.next_value::<de::IgnoredAny>()?;
+                continue;
+            }
+            map.next_value_seed(Elements {
+                reader: self.reader.reborrow(),
+                child,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// One array of the envelope: objects of the next level, or spans. `null` is an empty array.
+struct Elements<'s, 'a, F> {
+    reader: SpanReader<'s, 'a, F>,
+    child: Option<Level>,
+}
+
+impl<'de, F: FnMut(&Span<'de>)> DeserializeSeed<'de> for Elements<'_, 'de, F> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_option(self)
+    }
+}
+
+impl<'de, F: FnMut(&Span<'de>)> Visitor<'de> for Elements<'_, 'de, F> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a sequence")
+    }
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+    fn visit_seq<S: de::SeqAccess<'de>>(mut self, mut seq: S) -> Result<(), S::Error> {
+        match self.child {
+            Some(level) => {
+                while let Some(()) = seq.next_element_seed(Members {
+                    reader: self.reader.reborrow(),
+                    level,
+                })? {}
+            }
+            None => {
+                while let Some(()) = seq.next_element_seed(SpanSeed {
+                    span: &mut *self.reader.scratch,
+                })? {
+                    (self.reader.on_span)(self.reader.scratch);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads a span object into the scratch span; members deputy does not read are skipped.
+struct SpanSeed<'s, 'a> {
+    span: &'s mut Span<'a>,
+}
+
+impl<'de> DeserializeSeed<'de> for SpanSeed<'_, 'de> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for SpanSeed<'_, 'de> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an OTLP span object")
+    }
+    fn visit_map<M: de::MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
+        let span = self.span;
+        span.trace_id = Cow::Borrowed("");
+        span.span_id = Cow::Borrowed("");
+        span.name = Cow::Borrowed("");
+        span.end_unix_nano = 0;
+        span.attributes.clear();
+        while let Some(key) = map.next_key::<BStr<'de>>()? {
+            match key.0.as_ref() {
+                "traceId" => span.trace_id = lower_hex(map.next_value::<BStr<'de>>()?.0),
+                "spanId" => span.span_id = lower_hex(map.next_value::<BStr<'de>>()?.0),
+                "name" => span.name = map.next_value::<BStr<'de>>()?.0,
+                "endTimeUnixNano" => span.end_unix_nano = map.next_value::<JsonU64>()?.0,
+                "attributes" => map.next_value_seed(AttributesSeed {
+                    out: &mut span.attributes,
+                })?,
+                _ => {
+                    map.next_value::<de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Appends a `KeyValue` list (span attributes, `kvlistValue.values`) to a vector; `null` is
+/// an empty list.
+struct AttributesSeed<'s, 'a> {
+    out: &'s mut Vec<Attribute<'a>>,
+}
+
+impl<'de> DeserializeSeed<'de> for AttributesSeed<'_, 'de> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for AttributesSeed<'_, 'de> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a sequence")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<S: de::SeqAccess<'de>>(self, mut seq: S) -> Result<(), S::Error> {
+        while let Some(kv) = seq.next_element::<JsonKeyValue<'de>>()? {
+            self.out.push(kv.0);
+        }
+        Ok(())
     }
 }
 
@@ -117,32 +289,41 @@ fn lower_hex(id: Cow<'_, str>) -> Cow<'_, str> {
     }
 }
 
-#[derive(Deserialize)]
-struct JsonKeyValue<'a> {
-    #[serde(borrow)]
-    key: BStr<'a>,
-    #[serde(borrow, default)]
-    value: JsonValue<'a>,
-}
+/// One `KeyValue` object: `{"key": …, "value": {…}}`.
+struct JsonKeyValue<'a>(Attribute<'a>);
 
-impl<'a> JsonKeyValue<'a> {
-    fn into_attribute(self) -> Attribute<'a> {
-        Attribute {
-            key: self.key.0,
-            value: self.value.0,
+impl<'de: 'a, 'a> Deserialize<'de> for JsonKeyValue<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = JsonKeyValue<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an OTLP KeyValue object")
+            }
+            fn visit_map<M: de::MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+                let mut key = None;
+                let mut value = AttrValue::Empty;
+                while let Some(member) = map.next_key::<BStr<'de>>()? {
+                    match member.0.as_ref() {
+                        "key" => key = Some(map.next_value::<BStr<'de>>()?.0),
+                        "value" => value = map.next_value::<JsonValue<'de>>()?.0,
+                        _ => {
+                            map.next_value::<de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                let key = key.ok_or_else(|| de::Error::missing_field("key"))?;
+                Ok(JsonKeyValue(Attribute { key, value }))
+            }
         }
+        deserializer.deserialize_map(V(std::marker::PhantomData))
     }
 }
 
 /// An `AnyValue` object (`{"stringValue": …}`, `{"intValue": …}`, …) decoded straight into
-/// an [`AttrValue`]; unknown members are skipped, an empty object is [`AttrValue::Empty`].
+/// an [`AttrValue`]; unknown members are skipped, an empty object or `null` is
+/// [`AttrValue::Empty`].
 struct JsonValue<'a>(AttrValue<'a>);
-
-impl Default for JsonValue<'_> {
-    fn default() -> Self {
-        JsonValue(AttrValue::Empty)
-    }
-}
 
 #[derive(Deserialize)]
 struct JsonArray<'a> {
@@ -150,10 +331,31 @@ struct JsonArray<'a> {
     values: Vec<JsonValue<'a>>,
 }
 
-#[derive(Deserialize)]
-struct JsonKvList<'a> {
-    #[serde(borrow, default)]
-    values: Vec<JsonKeyValue<'a>>,
+/// A `kvlistValue`: `{"values": [KeyValue, …]}`.
+struct JsonKvList<'a>(Vec<Attribute<'a>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for JsonKvList<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = JsonKvList<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an OTLP KeyValueList object")
+            }
+            fn visit_map<M: de::MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+                let mut values = Vec::new();
+                while let Some(key) = map.next_key::<BStr<'de>>()? {
+                    if key.0 == "values" {
+                        map.next_value_seed(AttributesSeed { out: &mut values })?;
+                    } else {
+                        map.next_value::<de::IgnoredAny>()?;
+                    }
+                }
+                Ok(JsonKvList(values))
+            }
+        }
+        deserializer.deserialize_map(V(std::marker::PhantomData))
+    }
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for JsonValue<'a> {
@@ -163,6 +365,9 @@ impl<'de: 'a, 'a> Deserialize<'de> for JsonValue<'a> {
             type Value = JsonValue<'a>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("an OTLP AnyValue object")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(JsonValue(AttrValue::Empty))
             }
             fn visit_map<M: de::MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
                 let mut value = AttrValue::Empty;
@@ -180,13 +385,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for JsonValue<'a> {
                                 .map(|v| v.0)
                                 .collect(),
                         ),
-                        "kvlistValue" => AttrValue::KvList(
-                            map.next_value::<JsonKvList<'de>>()?
-                                .values
-                                .into_iter()
-                                .map(JsonKeyValue::into_attribute)
-                                .collect(),
-                        ),
+                        "kvlistValue" => AttrValue::KvList(map.next_value::<JsonKvList<'de>>()?.0),
                         _ => {
                             map.next_value::<de::IgnoredAny>()?;
                             value
@@ -196,7 +395,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for JsonValue<'a> {
                 Ok(JsonValue(value))
             }
         }
-        deserializer.deserialize_map(V(std::marker::PhantomData))
+        deserializer.deserialize_any(V(std::marker::PhantomData))
     }
 }
 

@@ -66,6 +66,15 @@ pub struct Batch {
     pub errors: Vec<IngestError>,
 }
 
+impl Batch {
+    /// Empties the batch, keeping its capacity.
+    pub fn clear(&mut self) {
+        self.records.clear();
+        self.findings.clear();
+        self.errors.clear();
+    }
+}
+
 /// Counts over everything the pipeline has seen.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct Stats {
@@ -118,36 +127,88 @@ impl Pipeline {
 
     /// Processes one OTLP/JSON line (`line` is its 1-based number).
     pub fn json_line(&mut self, line: u64, text: &str) -> Batch {
+        let mut batch = Batch::default();
+        self.json_line_into(line, text, &mut batch);
+        batch
+    }
+
+    /// Like [`Pipeline::json_line`], appending to `batch` (so its vectors can be reused).
+    pub fn json_line_into(&mut self, line: u64, text: &str, batch: &mut Batch) {
         self.stats.lines += 1;
         if text.trim().is_empty() {
-            return Batch::default();
+            return;
         }
-        match otlp_json::decode(text) {
-            Ok(spans) => self.spans(&spans, Some(line)),
+        if let Err(source) = self.json_document(text, Some(line), batch) {
+            self.stats.errors += 1;
+            batch.errors.push(IngestError::Line { line, source });
+        }
+    }
+
+    /// Processes one OTLP/JSON `ExportTraceServiceRequest` (a line, or an OTLP/HTTP body when
+    /// `line` is `None`), appending to `batch`. Each span is processed as it is decoded; when
+    /// the document turns out malformed, everything it did is undone (records, findings,
+    /// counts, fingerprints seen) and the error is returned.
+    ///
+    /// ```
+    /// use deputy_audit::pipeline::Batch;
+    /// let mut pipeline = deputy_audit::Pipeline::default();
+    /// let mut batch = Batch::default();
+    /// let broken = r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"x"},"#;
+    /// assert!(pipeline.json_document(broken, None, &mut batch).is_err());
+    /// assert_eq!(pipeline.stats().spans, 0);
+    /// ```
+    pub fn json_document(
+        &mut self,
+        text: &str,
+        line: Option<u64>,
+        batch: &mut Batch,
+    ) -> Result<(), JsonDecodeError> {
+        let mark = (
+            batch.records.len(),
+            batch.findings.len(),
+            batch.errors.len(),
+        );
+        let stats = self.stats.clone();
+        self.checker.begin();
+        match otlp_json::decode_each(text, |span| self.span(span, line, batch)) {
+            Ok(()) => {
+                self.checker.commit();
+                self.count(batch, mark.1, mark.2);
+                Ok(())
+            }
             Err(source) => {
-                self.stats.errors += 1;
-                Batch {
-                    errors: vec![IngestError::Line { line, source }],
-                    ..Batch::default()
-                }
+                self.checker.rollback();
+                self.stats = stats;
+                batch.records.truncate(mark.0);
+                batch.findings.truncate(mark.1);
+                batch.errors.truncate(mark.2);
+                Err(source)
             }
         }
     }
 
     /// Processes decoded spans (from one line, or one OTLP/HTTP request when `line` is `None`).
     pub fn spans(&mut self, spans: &[Span<'_>], line: Option<u64>) -> Batch {
-        let mut batch = Batch {
-            records: Vec::with_capacity(spans.len()),
-            ..Batch::default()
-        };
+        let mut batch = Batch::default();
+        self.spans_into(spans, line, &mut batch);
+        batch
+    }
+
+    /// Like [`Pipeline::spans`], appending to `batch`.
+    pub fn spans_into(&mut self, spans: &[Span<'_>], line: Option<u64>, batch: &mut Batch) {
+        let (findings, errors) = (batch.findings.len(), batch.errors.len());
         for span in spans {
-            self.span(span, line, &mut batch);
+            self.span(span, line, batch);
         }
-        for finding in &batch.findings {
+        self.count(batch, findings, errors);
+    }
+
+    /// Counts the findings and errors `batch` gained after the first `findings` and `errors`.
+    fn count(&mut self, batch: &Batch, findings: usize, errors: usize) {
+        for finding in &batch.findings[findings..] {
             *self.stats.findings.entry(finding.rule).or_default() += 1;
         }
-        self.stats.errors += batch.errors.len() as u64;
-        batch
+        self.stats.errors += (batch.errors.len() - errors) as u64;
     }
 
     fn span(&mut self, span: &Span<'_>, line: Option<u64>, batch: &mut Batch) {
@@ -213,6 +274,8 @@ pub struct JsonLinesSink<R, F> {
     pub findings: F,
     /// Errors collected so far.
     pub errors: Vec<IngestError>,
+    /// One record or finding is serialised here, then written with one call.
+    line: Vec<u8>,
 }
 
 impl<R: Write, F: Write> JsonLinesSink<R, F> {
@@ -222,19 +285,18 @@ impl<R: Write, F: Write> JsonLinesSink<R, F> {
             records,
             findings,
             errors: Vec::new(),
+            line: Vec::with_capacity(1024),
         }
     }
 }
 
 impl<R: Write, F: Write> Sink for JsonLinesSink<R, F> {
     fn record(&mut self, record: &AuditRecord) -> io::Result<()> {
-        serde_json::to_writer(&mut self.records, record)?;
-        self.records.write_all(b"\n")
+        write_json_line(&mut self.line, &mut self.records, record)
     }
 
     fn finding(&mut self, finding: &Finding) -> io::Result<()> {
-        serde_json::to_writer(&mut self.findings, finding)?;
-        self.findings.write_all(b"\n")
+        write_json_line(&mut self.line, &mut self.findings, finding)
     }
 
     fn error(&mut self, error: &IngestError) -> io::Result<()> {
@@ -246,6 +308,17 @@ impl<R: Write, F: Write> Sink for JsonLinesSink<R, F> {
         self.records.flush()?;
         self.findings.flush()
     }
+}
+
+fn write_json_line(
+    buffer: &mut Vec<u8>,
+    out: &mut impl Write,
+    value: &impl Serialize,
+) -> io::Result<()> {
+    buffer.clear();
+    serde_json::to_writer(&mut *buffer, value)?;
+    buffer.push(b'\n');
+    out.write_all(buffer)
 }
 
 /// Writes a batch to a sink.
@@ -280,6 +353,7 @@ pub fn run_lines(
     sink: &mut impl Sink,
 ) -> io::Result<()> {
     let mut buffer = Vec::with_capacity(64 * 1024);
+    let mut batch = Batch::default();
     let mut line = 0u64;
     loop {
         buffer.clear();
@@ -289,20 +363,18 @@ pub fn run_lines(
         line += 1;
         let text = buffer.strip_suffix(b"\n").unwrap_or(&buffer);
         let text = text.strip_suffix(b"\r").unwrap_or(text);
-        let batch = match std::str::from_utf8(text) {
-            Ok(text) => pipeline.json_line(line, text),
+        batch.clear();
+        match std::str::from_utf8(text) {
+            Ok(text) => pipeline.json_line_into(line, text, &mut batch),
             Err(e) => {
                 pipeline.stats.lines += 1;
                 pipeline.stats.errors += 1;
-                Batch {
-                    errors: vec![IngestError::NotUtf8 {
-                        line,
-                        reason: format!("invalid byte at offset {}", e.valid_up_to()),
-                    }],
-                    ..Batch::default()
-                }
+                batch.errors.push(IngestError::NotUtf8 {
+                    line,
+                    reason: format!("invalid byte at offset {}", e.valid_up_to()),
+                });
             }
-        };
+        }
         write_batch(&batch, sink)?;
     }
 }

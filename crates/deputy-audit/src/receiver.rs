@@ -13,7 +13,7 @@ use axum::routing::post;
 
 use crate::otlp_json;
 use crate::otlp_proto;
-use crate::pipeline::{Pipeline, Sink, write_batch};
+use crate::pipeline::{Batch, Pipeline, Sink, write_batch};
 
 /// The largest request body accepted (compressed or not).
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -126,8 +126,9 @@ fn ingest<S: Sink>(
                 column: 1,
             })
         })?;
-        let spans = otlp_json::decode(text)?;
-        pipeline.spans(&spans, None)
+        let mut batch = Batch::default();
+        pipeline.json_document(text, None, &mut batch)?;
+        batch
     } else if content_type.starts_with("application/x-protobuf")
         || content_type.starts_with("application/protobuf")
     {

@@ -69,58 +69,162 @@ pub fn resolution(span: &Span<'_>) -> Result<Resolution, SpanError> {
     if span.name != attr::SPAN_RESOLVE {
         return Ok(Resolution::NotAResolve);
     }
-    let Some(source) = span.str_attr(attr::SOURCE) else {
+    let attrs = ResolveAttrs::collect(span);
+    let Some(source) = attrs.str(Slot::Source) else {
         return Ok(Resolution::Unissued(
-            span.str_attr(attr::ERROR_KIND).map(str::to_owned),
+            attrs.str(Slot::ErrorKind).map(str::to_owned),
         ));
     };
-    let reader = Reader { span };
+    let reader = Reader {
+        span,
+        attrs: &attrs,
+    };
     let source = reader.parse(attr::SOURCE, source, |s| {
         CredentialSource::from_name(s).ok_or_else(|| "not a known credential source".to_owned())
     })?;
     let correlation = Correlation {
-        task_id: reader.required(attr::TASK_ID, |s| TaskId::new(s).map_err(|e| e.to_string()))?,
-        user_id: reader.optional(attr::USER_ID, |s| {
+        task_id: reader.required(Slot::TaskId, |s| TaskId::new(s).map_err(|e| e.to_string()))?,
+        user_id: reader.optional(Slot::UserId, |s| {
             UserId::parse(s).map_err(|e| e.to_string())
         })?,
-        repo: reader.optional(attr::REPO, |s| {
+        repo: reader.optional(Slot::Repo, |s| {
             RepoRef::from_str(s).map_err(|e| e.to_string())
         })?,
         trace_id: TraceId::new(&span.trace_id).ok(),
-        session_id: span.str_attr(attr::SESSION_ID).map(str::to_owned),
+        session_id: attrs.str(Slot::SessionId).map(str::to_owned),
     };
     let record = AuditRecord {
         schema: SCHEMA.to_owned(),
         correlation,
-        integration: reader.required(attr::INTEGRATION, |s| {
+        integration: reader.required(Slot::Integration, |s| {
             Integration::from_str(s).map_err(|e| e.to_string())
         })?,
-        operation: reader.required(attr::OPERATION, |s| {
+        operation: reader.required(Slot::Operation, |s| {
             Operation::from_str(s).map_err(|e| e.to_string())
         })?,
-        flow: reader.required(attr::FLOW, |s| Ok(s.to_owned()))?,
-        provider: span.str_attr(attr::PROVIDER).map(str::to_owned),
-        rule_id: reader.required(attr::RULE_ID, |s| Ok(s.to_owned()))?,
+        flow: reader.required(Slot::Flow, |s| Ok(s.to_owned()))?,
+        provider: attrs.str(Slot::Provider).map(str::to_owned),
+        rule_id: reader.required(Slot::RuleId, |s| Ok(s.to_owned()))?,
         source,
-        fallback_reason: span.str_attr(attr::FALLBACK_REASON).map(str::to_owned),
-        consent: reader.required(attr::CONSENT, |s| {
+        fallback_reason: attrs.str(Slot::FallbackReason).map(str::to_owned),
+        consent: reader.required(Slot::Consent, |s| {
             ConsentOutcome::from_name(s).ok_or_else(|| "not a known consent outcome".to_owned())
         })?,
-        token_fingerprint: reader.optional(attr::TOKEN_FINGERPRINT, fingerprint)?,
-        asserted_chain: reader.optional(attr::ACTOR_CHAIN_ASSERTED, |s| {
+        token_fingerprint: reader.optional(Slot::TokenFingerprint, fingerprint)?,
+        asserted_chain: reader.optional(Slot::ActorChainAsserted, |s| {
             serde_json::from_str::<AssertedChain>(s).map_err(|e| e.to_string())
         })?,
-        observed_delegation: reader.optional(attr::ACTOR_CHAIN_OBSERVED, |s| {
+        observed_delegation: reader.optional(Slot::ActorChainObserved, |s| {
             serde_json::from_str::<ObservedDelegation>(s).map_err(|e| e.to_string())
         })?,
         resolved_at_ms: span.end_unix_nano / 1_000_000,
-        expires_at: match span.attr(attr::TOKEN_EXPIRES_AT) {
+        expires_at: match attrs.get(Slot::TokenExpiresAt) {
             Some(AttrValue::Int(i)) => u64::try_from(*i).ok(),
             Some(AttrValue::Str(s)) => s.parse().ok(),
             _ => None,
         },
     };
     Ok(Resolution::Issued(Box::new(record)))
+}
+
+/// The attributes a record is made of, each at its index in [`ResolveAttrs`].
+#[derive(Clone, Copy)]
+enum Slot {
+    Source,
+    ErrorKind,
+    TaskId,
+    UserId,
+    Repo,
+    SessionId,
+    Integration,
+    Operation,
+    Flow,
+    Provider,
+    RuleId,
+    FallbackReason,
+    Consent,
+    TokenFingerprint,
+    ActorChainAsserted,
+    ActorChainObserved,
+    TokenExpiresAt,
+}
+
+impl Slot {
+    const COUNT: usize = Slot::TokenExpiresAt as usize + 1;
+
+    fn of(key: &str) -> Option<Slot> {
+        Some(match key {
+            attr::SOURCE => Slot::Source,
+            attr::ERROR_KIND => Slot::ErrorKind,
+            attr::TASK_ID => Slot::TaskId,
+            attr::USER_ID => Slot::UserId,
+            attr::REPO => Slot::Repo,
+            attr::SESSION_ID => Slot::SessionId,
+            attr::INTEGRATION => Slot::Integration,
+            attr::OPERATION => Slot::Operation,
+            attr::FLOW => Slot::Flow,
+            attr::PROVIDER => Slot::Provider,
+            attr::RULE_ID => Slot::RuleId,
+            attr::FALLBACK_REASON => Slot::FallbackReason,
+            attr::CONSENT => Slot::Consent,
+            attr::TOKEN_FINGERPRINT => Slot::TokenFingerprint,
+            attr::ACTOR_CHAIN_ASSERTED => Slot::ActorChainAsserted,
+            attr::ACTOR_CHAIN_OBSERVED => Slot::ActorChainObserved,
+            attr::TOKEN_EXPIRES_AT => Slot::TokenExpiresAt,
+            _ => return None,
+        })
+    }
+
+    fn key(self) -> &'static str {
+        match self {
+            Slot::Source => attr::SOURCE,
+            Slot::ErrorKind => attr::ERROR_KIND,
+            Slot::TaskId => attr::TASK_ID,
+            Slot::UserId => attr::USER_ID,
+            Slot::Repo => attr::REPO,
+            Slot::SessionId => attr::SESSION_ID,
+            Slot::Integration => attr::INTEGRATION,
+            Slot::Operation => attr::OPERATION,
+            Slot::Flow => attr::FLOW,
+            Slot::Provider => attr::PROVIDER,
+            Slot::RuleId => attr::RULE_ID,
+            Slot::FallbackReason => attr::FALLBACK_REASON,
+            Slot::Consent => attr::CONSENT,
+            Slot::TokenFingerprint => attr::TOKEN_FINGERPRINT,
+            Slot::ActorChainAsserted => attr::ACTOR_CHAIN_ASSERTED,
+            Slot::ActorChainObserved => attr::ACTOR_CHAIN_OBSERVED,
+            Slot::TokenExpiresAt => attr::TOKEN_EXPIRES_AT,
+        }
+    }
+}
+
+/// The record's attributes, found in one pass over the span (the first of each name counts,
+/// as with [`Span::attr`]).
+struct ResolveAttrs<'s, 'a> {
+    values: [Option<&'s AttrValue<'a>>; Slot::COUNT],
+}
+
+impl<'s, 'a> ResolveAttrs<'s, 'a> {
+    fn collect(span: &'s Span<'a>) -> Self {
+        let mut values = [None; Slot::COUNT];
+        for attribute in &span.attributes {
+            if let Some(slot) = Slot::of(&attribute.key) {
+                values[slot as usize].get_or_insert(&attribute.value);
+            }
+        }
+        ResolveAttrs { values }
+    }
+
+    fn get(&self, slot: Slot) -> Option<&'s AttrValue<'a>> {
+        self.values[slot as usize]
+    }
+
+    fn str(&self, slot: Slot) -> Option<&'s str> {
+        match self.get(slot) {
+            Some(AttrValue::Str(s)) => Some(s.as_ref()),
+            _ => None,
+        }
+    }
 }
 
 fn fingerprint(s: &str) -> Result<TokenFingerprint, String> {
@@ -137,11 +241,12 @@ fn fingerprint(s: &str) -> Result<TokenFingerprint, String> {
         .map_err(|e: serde::de::value::Error| e.to_string())
 }
 
-struct Reader<'s, 'a> {
+struct Reader<'r, 's, 'a> {
     span: &'s Span<'a>,
+    attrs: &'r ResolveAttrs<'s, 'a>,
 }
 
-impl Reader<'_, '_> {
+impl Reader<'_, '_, '_> {
     fn parse<T>(
         &self,
         key: &'static str,
@@ -158,27 +263,27 @@ impl Reader<'_, '_> {
 
     fn required<T>(
         &self,
-        key: &'static str,
+        slot: Slot,
         parse: impl FnOnce(&str) -> Result<T, String>,
     ) -> Result<T, SpanError> {
-        match self.span.str_attr(key) {
-            Some(value) => self.parse(key, value, parse),
+        match self.attrs.str(slot) {
+            Some(value) => self.parse(slot.key(), value, parse),
             None => Err(SpanError::Missing {
                 trace_id: self.span.trace_id.to_string(),
                 span_id: self.span.span_id.to_string(),
-                key,
+                key: slot.key(),
             }),
         }
     }
 
     fn optional<T>(
         &self,
-        key: &'static str,
+        slot: Slot,
         parse: impl FnOnce(&str) -> Result<T, String>,
     ) -> Result<Option<T>, SpanError> {
-        self.span
-            .str_attr(key)
-            .map(|value| self.parse(key, value, parse))
+        self.attrs
+            .str(slot)
+            .map(|value| self.parse(slot.key(), value, parse))
             .transpose()
     }
 }

@@ -389,3 +389,52 @@ fn malformed_lines_get_their_line_number_and_valid_lines_are_kept() {
     assert_eq!(pipeline.stats().lines, 9);
     assert_eq!(pipeline.stats().errors, 7);
 }
+
+#[test]
+fn a_line_that_breaks_after_good_spans_leaves_no_trace() {
+    // Spans are processed as they are decoded; a fault later in the line undoes them all.
+    let full = line(vec![
+        span(
+            1,
+            attr::SPAN_RESOLVE,
+            &resolve_span("t-early", Some("dev+alice"), "read", &fingerprint(1)),
+        ),
+        span(
+            2,
+            attr::SPAN_RESOLVE,
+            &resolve_span("t-broken", Some("dev+alice"), "read", &fingerprint(2)),
+        ),
+    ]);
+    let broken = &full[..full.len() - 40];
+    // The same token for another task and user on the next line: had the broken line's first
+    // span been remembered, this would be a shared fingerprint.
+    let next = line(vec![span(
+        3,
+        attr::SPAN_RESOLVE,
+        &resolve_span("t-next", Some("dev+bob"), "write", &fingerprint(1)),
+    )]);
+    let out = ingest(&format!("{broken}\n{next}\n"));
+    let tasks: Vec<&str> = out
+        .records
+        .iter()
+        .map(|r| r.correlation.task_id.as_str())
+        .collect();
+    assert_eq!(tasks, ["t-next"]);
+    assert!(out.findings.is_empty(), "{:#?}", out.findings);
+    assert_eq!(out.errors.len(), 1);
+    assert!(
+        out.errors[0].to_string().starts_with("line 1, column "),
+        "{}",
+        out.errors[0]
+    );
+    assert_eq!(
+        (
+            out.stats.lines,
+            out.stats.spans,
+            out.stats.resolves,
+            out.stats.records
+        ),
+        (2, 1, 1, 1)
+    );
+    assert_eq!(out.stats.errors, 1);
+}
