@@ -8,7 +8,10 @@ use crate::{IssuerMap, UserId};
 /// The chain deputy's own context asserts: user → orchestrator → agent.
 ///
 /// Actor names are the subjects the token is expected to carry in `act.sub` (for AgentCore
-/// OBO with an M2M actor token, the agent workload's client id).
+/// OBO with an M2M actor token, the agent workload's client id). The resolver cannot derive
+/// that client id from anything it holds, so the operator declares it per OBO provider
+/// (`ResolverBuilder::obo_actor` in the `deputy` crate); the chain then asserts the declared
+/// subject as `agent` and keeps the workload name in `workload`.
 ///
 /// ```
 /// use deputy_core::actor::{Actor, ActorChain, AssertedChain, ObservedDelegation};
@@ -16,13 +19,17 @@ use crate::{IssuerMap, UserId};
 /// let asserted = AssertedChain {
 ///     user: Some(UserId::parse("okta+alice").unwrap()),
 ///     orchestrator: Some("orchestrator".into()),
-///     agent: "agent".into(),
+///     agent: "agent-client-id".into(),
+///     workload: Some("deputy-agent".into()),
 /// };
 /// let observed = ObservedDelegation {
 ///     subject: Actor::new("alice"),
-///     actors: ActorChain::from_actors(vec![Actor::new("agent")]),
+///     actors: ActorChain::from_actors(vec![Actor::new("agent-client-id")]),
 /// };
 /// assert!(asserted.disagreements(&observed, &IssuerMap::new()).is_empty());
+/// // Records written before `workload` existed still read.
+/// let old: AssertedChain = serde_json::from_str(r#"{"agent":"deputy-agent"}"#).unwrap();
+/// assert_eq!(old.workload, None);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AssertedChain {
@@ -32,8 +39,13 @@ pub struct AssertedChain {
     /// The orchestrating workload, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub orchestrator: Option<String>,
-    /// The agent workload that asks for the credential.
+    /// The agent that asks for the credential, as the token should name it in `act.sub`: the
+    /// workload name, or the actor subject declared for the provider.
     pub agent: String,
+    /// The agent's workload name, when `agent` is a declared actor subject that differs from
+    /// it (absent otherwise, and in records written before this field existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload: Option<String>,
 }
 
 /// One way an observed chain disagrees with the asserted one.
@@ -143,6 +155,7 @@ mod tests {
             user: Some(UserId::parse("okta+alice").unwrap()),
             orchestrator: Some("orch".into()),
             agent: "agent".into(),
+            workload: None,
         }
     }
 

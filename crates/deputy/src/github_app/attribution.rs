@@ -68,6 +68,7 @@ impl GithubIdentity {
 ///     user: Some(UserId::parse("okta+42").unwrap()),
 ///     orchestrator: None,
 ///     agent: "deputy-agent".into(),
+///     workload: None,
 /// };
 /// let task = TaskId::new("task-7").unwrap();
 /// let trailers = CommitTrailers::new(&chain, &task, Some(&GithubIdentity::new("octocat", 1)));
@@ -153,6 +154,7 @@ mod tests {
             user: user.map(|u| UserId::parse(u).unwrap()),
             orchestrator: Some("orchestrator".into()),
             agent: "agent".into(),
+            workload: None,
         }
     }
 

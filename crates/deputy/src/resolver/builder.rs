@@ -30,6 +30,7 @@ pub struct ResolverBuilder {
     vault: Option<TokenVault>,
     workload: Option<String>,
     orchestrator: Option<String>,
+    obo_actors: HashMap<String, String>,
     cache_entries: Option<u64>,
     cache_buffer: Option<Duration>,
     session_ttl: Option<Duration>,
@@ -66,6 +67,32 @@ impl ResolverBuilder {
     /// The orchestrating workload, recorded in the asserted actor chain.
     pub fn orchestrator(mut self, name: impl Into<String>) -> Self {
         self.orchestrator = Some(name.into());
+        self
+    }
+
+    /// Declares the actor subject this workload acts as on the on-behalf-of `provider`: the
+    /// `act.sub` its exchanged tokens carry (with an M2M actor token, the client id the
+    /// provider authenticates the agent with). The resolver then asserts that subject as the
+    /// agent for OBO decisions on `provider` (the workload name stays in the record as
+    /// `workload`), so the audit pipeline compares the token with what was declared instead of
+    /// flagging every OBO token. Without a declaration the workload name is asserted.
+    ///
+    /// ```
+    /// use aws_sdk_bedrockagentcore::config::{BehaviorVersion, Region};
+    /// let sdk = aws_sdk_bedrockagentcore::Config::builder()
+    ///     .behavior_version(BehaviorVersion::latest())
+    ///     .region(Region::new("us-east-1"))
+    ///     .build();
+    /// let vault = deputy::vault::TokenVault::new(aws_sdk_bedrockagentcore::Client::from_conf(sdk));
+    /// let resolver = deputy::Resolver::builder()
+    ///     .vault(vault)
+    ///     .workload("deputy-agent")
+    ///     .obo_actor("aws-native", "0oa1agentclientid")
+    ///     .build();
+    /// assert!(resolver.is_ok());
+    /// ```
+    pub fn obo_actor(mut self, provider: impl Into<String>, actor: impl Into<String>) -> Self {
+        self.obo_actors.insert(provider.into(), actor.into());
         self
     }
 
@@ -159,6 +186,7 @@ impl ResolverBuilder {
                     .workload
                     .ok_or(BuildError::Missing("a workload name (workload)"))?,
                 orchestrator: self.orchestrator,
+                obo_actors: self.obo_actors,
                 cache: TokenCache::new(
                     self.cache_entries.unwrap_or(100_000),
                     self.cache_buffer.unwrap_or(Duration::from_secs(60)),

@@ -43,6 +43,8 @@ pub(super) struct Inner {
     pub(super) vault: TokenVault,
     pub(super) workload: String,
     pub(super) orchestrator: Option<String>,
+    /// Per OBO provider, the actor subject the workload acts as (`act.sub` in its tokens).
+    pub(super) obo_actors: HashMap<String, String>,
     pub(super) cache: TokenCache,
     pub(super) pending: PendingConsents,
     pub(super) session_ttl: Duration,
@@ -203,7 +205,7 @@ impl Resolver {
             telemetry::record_decision(
                 span,
                 &decision,
-                &self.asserted_chain(task),
+                &self.asserted_chain(task, &decision),
                 inner.record_user_ids,
             );
         }
@@ -274,11 +276,21 @@ impl Resolver {
         }
     }
 
-    fn asserted_chain(&self, task: &Task) -> AssertedChain {
+    /// The chain this resolve asserts. For an on-behalf-of decision on a provider with a
+    /// declared actor ([`ResolverBuilder::obo_actor`]) the agent is that subject and the
+    /// workload name is kept beside it; otherwise the agent is the workload name.
+    fn asserted_chain(&self, task: &Task, decision: &Decision) -> AssertedChain {
+        let workload = &self.inner.workload;
+        let declared = matches!(decision.flow, Flow::OnBehalfOf { .. })
+            .then(|| decision.provider.as_ref())
+            .flatten()
+            .and_then(|provider| self.inner.obo_actors.get(provider))
+            .filter(|actor| *actor != workload);
         AssertedChain {
             user: task.ctx.user().cloned(),
             orchestrator: self.inner.orchestrator.clone(),
-            agent: self.inner.workload.clone(),
+            agent: declared.unwrap_or(workload).clone(),
+            workload: declared.map(|_| workload.clone()),
         }
     }
 
