@@ -211,9 +211,11 @@ pub async fn run(args: &DemoArgs, spans: &SpanLog) -> Result<(), String> {
     );
     vault.shutdown().await;
     println!("\nspans exported (deputy.resolve; fingerprints, never tokens):");
-    for span in spans.take() {
-        println!("{}", serde_json::Value::Object(span));
+    let exported = spans.take();
+    for span in &exported {
+        println!("{}", serde_json::Value::Object(span.clone()));
     }
+    audit(&exported);
     Ok(())
 }
 
@@ -225,6 +227,10 @@ async fn resolver(vault: &RunningVault, return_url: &str) -> Result<Resolver, St
         .vault(client)
         .workload("deputy-agent")
         .orchestrator("demo-orchestrator")
+        // The local vault's OBO provider authenticates the agent with its own client id,
+        // `aws-native`, so exchanged tokens carry `act.sub = "aws-native"`: declared, the
+        // audit compares the token with it instead of with the workload name.
+        .obo_actor("aws-native", "aws-native")
         .return_url(return_url)
         .repo_authorizer(Arc::new(DemoOrg), Duration::from_secs(60))
         .verifier(
@@ -233,6 +239,24 @@ async fn resolver(vault: &RunningVault, return_url: &str) -> Result<Resolver, St
         )
         .build()
         .map_err(|e| e.to_string())
+}
+
+/// Runs the exported spans through the audit pipeline (`deputy audit` does the same with a
+/// collector's output) and prints what its invariant checks found.
+fn audit(exported: &[serde_json::Map<String, serde_json::Value>]) {
+    let mut pipeline = deputy_audit::Pipeline::default();
+    let batch = pipeline.spans(&crate::span_log::audit_spans(exported), None);
+    println!(
+        "\naudit: {} abca.audit.v1 records, {} findings",
+        batch.records.len(),
+        batch.findings.len()
+    );
+    for finding in &batch.findings {
+        println!("    {}: {}", finding.rule.name(), finding.message);
+    }
+    for error in &batch.errors {
+        println!("    skipped: {error}");
+    }
 }
 
 fn task(id: &str, trigger: Trigger, binding: WatBinding) -> Result<Task, String> {

@@ -16,6 +16,7 @@ pub async fn run(vault: &RunningVault, user_jwt: &str) -> Result<(), String> {
     let issuer = vault.idp_issuer();
     let config: GatewayConfig = toml::from_str(&format!(
         "workload = \"deputy-agent\"\nvault_endpoint = \"{endpoint}\"\n\
+         [obo_actors]\naws-native = \"aws-native\"\n\
          [inbound]\nissuer = \"{issuer}\"\njwks_uri = \"{issuer}/jwks\"\naudiences = [\"deputy\"]\nidp_prefix = \"dev\"\n\
          [[target]]\nname = \"aws\"\nmode = \"exchange\"\nintegration = \"aws-native\"\nissuer = \"{issuer}\"\njwks_uri = \"{issuer}/jwks\"\naudience = \"aws-native\"\n",
         endpoint = vault.endpoint()

@@ -59,6 +59,11 @@ pub struct ResolveArgs {
     /// (repeatable). On-behalf-of tokens are refused unless their provider is verified.
     #[arg(long = "verify", value_name = "SETTINGS")]
     verify: Vec<VerifyArg>,
+    /// Declare the actor subject the workload acts as on an on-behalf-of provider:
+    /// `PROVIDER=SUBJECT` (repeatable), e.g. `aws-native=0oa1agentclientid`. The resolve then
+    /// asserts that subject as the agent, so audit compares the token's `act.sub` with it.
+    #[arg(long = "obo-actor", value_name = "PROVIDER=SUBJECT", value_parser = parse_obo_actor)]
+    obo_actor: Vec<(String, String)>,
     /// Print the token itself on stdout (only it), for piping into a tool.
     #[arg(long)]
     print_token: bool,
@@ -77,6 +82,9 @@ pub async fn run(args: &ResolveArgs) -> Result<ExitCode, String> {
     }
     for verify in &args.verify {
         builder = builder.verifier(&verify.provider, verify.verifier());
+    }
+    for (provider, actor) in &args.obo_actor {
+        builder = builder.obo_actor(provider, actor);
     }
     let resolver = builder.build().map_err(|e| e.to_string())?;
     let task = task(args).await?;
@@ -199,4 +207,37 @@ async fn task(args: &ResolveArgs) -> Result<Task, String> {
     let mut ctx = TaskContext::new(task_id, trigger);
     ctx.repo = args.repo.clone();
     Ok(Task::new(ctx, WatSource::Mint(binding)))
+}
+
+/// Parses `--obo-actor PROVIDER=SUBJECT`.
+fn parse_obo_actor(value: &str) -> Result<(String, String), String> {
+    match value.split_once('=') {
+        Some((provider, actor)) if !provider.is_empty() && !actor.is_empty() => {
+            Ok((provider.to_owned(), actor.to_owned()))
+        }
+        _ => Err(format!(
+            "`{value}` is not PROVIDER=SUBJECT (e.g. aws-native=0oa1agentclientid)"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn obo_actor_arguments_need_a_provider_and_a_subject() {
+        assert_eq!(
+            parse_obo_actor("aws-native=0oa1agent").unwrap(),
+            ("aws-native".to_owned(), "0oa1agent".to_owned())
+        );
+        for bad in ["aws-native", "=0oa1agent", "aws-native=", ""] {
+            assert!(
+                parse_obo_actor(bad)
+                    .unwrap_err()
+                    .contains("PROVIDER=SUBJECT"),
+                "{bad}"
+            );
+        }
+    }
 }

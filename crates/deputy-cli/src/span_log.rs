@@ -17,6 +17,34 @@ pub struct SpanLog {
     spans: Arc<Mutex<Vec<Map<String, Value>>>>,
 }
 
+/// The recorded spans as the audit pipeline's span model (no trace ids: the log keeps only
+/// attributes), so the CLI can audit what it exported.
+pub fn audit_spans(spans: &[Map<String, Value>]) -> Vec<deputy_audit::span::Span<'_>> {
+    use deputy_audit::span::{AttrValue, Attribute, Span};
+    spans
+        .iter()
+        .map(|attributes| Span {
+            trace_id: "".into(),
+            span_id: "".into(),
+            name: attr::SPAN_RESOLVE.into(),
+            end_unix_nano: 0,
+            attributes: attributes
+                .iter()
+                .map(|(key, value)| Attribute {
+                    key: key.as_str().into(),
+                    value: match value {
+                        Value::String(s) => AttrValue::Str(s.as_str().into()),
+                        Value::Number(n) => n
+                            .as_i64()
+                            .map_or_else(|| AttrValue::Str(n.to_string().into()), AttrValue::Int),
+                        other => AttrValue::Str(other.to_string().into()),
+                    },
+                })
+                .collect(),
+        })
+        .collect()
+}
+
 impl SpanLog {
     /// Takes the spans recorded so far.
     pub fn take(&self) -> Vec<Map<String, Value>> {

@@ -38,6 +38,9 @@ fn the_demo_walks_every_step_and_prints_no_token() {
         "\"deputy.cache\":\"hit\"",
         "\"deputy.actor_chain.observed\"",
         "target: verified a token for audience aws-native: sub alice, acted for by aws-native",
+        // The OBO actor is declared, so the audit of the demo's own spans finds nothing.
+        r#"\"agent\":\"aws-native\",\"workload\":\"deputy-agent\""#,
+        "audit: 5 abca.audit.v1 records, 0 findings",
     ] {
         assert!(
             stdout.contains(expected),

@@ -52,6 +52,12 @@ pub struct GatewayConfig {
     /// The targets.
     #[serde(default, rename = "target")]
     pub targets: Vec<TargetConfig>,
+    /// Per on-behalf-of provider, the actor subject the interceptor's workload acts as (the
+    /// `act.sub` its exchanged tokens carry), e.g. `[obo_actors] aws-native = "0oa1clientid"`.
+    /// Asserted in the audit chain instead of the workload name (see
+    /// `deputy::ResolverBuilder::obo_actor`).
+    #[serde(default)]
+    pub obo_actors: std::collections::BTreeMap<String, String>,
 }
 
 fn default_header() -> String {

@@ -95,6 +95,9 @@ impl Interceptor {
             let mut builder = Resolver::builder()
                 .workload(&config.workload)
                 .vault(TokenVault::connect(&sdk, &CallPolicy::default()));
+            for (provider, actor) in &config.obo_actors {
+                builder = builder.obo_actor(provider, actor);
+            }
             for target in &config.targets {
                 if let TargetConfig::Exchange {
                     name,
