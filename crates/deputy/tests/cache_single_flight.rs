@@ -151,3 +151,67 @@ async fn keys_separate_tasks_repos_and_scopes_and_users_can_be_dropped() {
     assert_eq!(outcome, CacheOutcome::Miss);
     assert!(!format!("{cache:?}").contains("again"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiter_fetches_when_the_fetching_caller_is_cancelled() {
+    let cache = TokenCache::new(100, Duration::from_secs(60));
+    let key = CacheKey::new("agent", "linear-service", "m2m");
+    let stalled = {
+        let (cache, key) = (cache.clone(), key.clone());
+        tokio::spawn(async move {
+            cache
+                .get_or_fetch(key, async {
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                    Ok::<_, String>(token("never", Duration::from_secs(3600)))
+                })
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let waiter = {
+        let (cache, key, calls) = (cache.clone(), key.clone(), calls.clone());
+        tokio::spawn(async move {
+            cache
+                .get_or_fetch(key, counted_fetch(calls, "second".into()))
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        0,
+        "the waiter must not fetch while the first caller does"
+    );
+    stalled.abort();
+    let (cached, outcome) = waiter.await.unwrap().unwrap();
+    assert_eq!(
+        (cached.token.expose(), outcome),
+        ("second", CacheOutcome::Miss)
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn the_cache_never_holds_more_than_its_capacity() {
+    let cache = TokenCache::new(64, Duration::from_secs(60));
+    for i in 0..500 {
+        let key = CacheKey::new("agent", "github", "user_federation").user(&format!("okta+u{i}"));
+        cache
+            .get_or_fetch(key, async move {
+                Ok::<_, String>(token(&format!("t{i}"), Duration::from_secs(600 + i)))
+            })
+            .await
+            .unwrap();
+    }
+    assert_eq!(cache.len(), 64);
+    // The newest token is kept: eviction drops the one that stops being servable soonest.
+    let newest = CacheKey::new("agent", "github", "user_federation").user("okta+u499");
+    let (_, outcome) = cache
+        .get_or_fetch(newest, async {
+            Err::<CachedToken, _>("must not fetch".to_owned())
+        })
+        .await
+        .unwrap();
+    assert_eq!(outcome, CacheOutcome::Hit);
+}

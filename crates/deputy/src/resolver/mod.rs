@@ -213,7 +213,7 @@ impl Resolver {
             .await?;
         let user = self.vault_user(task, &decision);
         let key = self.cache_key(task, &decision, user.as_deref());
-        if let Some(cached) = inner.cache.get(&key).await {
+        if let Some(cached) = inner.cache.get(&key) {
             return Ok(resolved(cached, &decision, CredentialSource::Cache));
         }
         // Boxed: the miss path's future (vault calls, verification) is large, and building and

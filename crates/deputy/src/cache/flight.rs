@@ -1,0 +1,202 @@
+//! The cache's store and its single-flight loads: shards of ready tokens and of fetches under
+//! way, a claim on a key (served, lead the fetch, or wait for it), and the landing of a fetch.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::SystemTime;
+
+use tokio::sync::Notify;
+
+use super::key::CompactKey;
+use super::{CachedToken, Entry};
+
+/// At most this many shards; small caches get fewer so capacity is not split too finely.
+const MAX_SHARDS: u64 = 64;
+/// Entries per shard below which a cache gets fewer shards.
+const MIN_PER_SHARD: u64 = 64;
+
+type SharedError = Arc<dyn Any + Send + Sync>;
+
+/// What a fetch ended with, shared with the callers that waited for it.
+type Outcome = Result<Arc<Entry>, SharedError>;
+
+/// One fetch under way for a key.
+#[derive(Default)]
+pub(super) struct Flight {
+    outcome: OnceLock<Outcome>,
+    landed: Notify,
+}
+
+impl Flight {
+    /// Waits for the fetch: its token or error, or `None` when the fetching caller was
+    /// cancelled (or failed with another error type) and this caller should claim again.
+    pub(super) async fn wait<E: Send + Sync + 'static>(
+        &self,
+    ) -> Option<Result<CachedToken, Arc<E>>> {
+        let landed = self.landed.notified();
+        tokio::pin!(landed);
+        landed.as_mut().enable();
+        if self.outcome.get().is_none() {
+            landed.await;
+        }
+        match self.outcome.get()? {
+            Ok(entry) => Some(Ok(entry.cached.clone())),
+            Err(error) => Arc::clone(error).downcast::<E>().ok().map(Err),
+        }
+    }
+}
+
+/// What a caller gets for a key.
+pub(super) enum Claim {
+    /// A token that may still be served.
+    Ready(CachedToken),
+    /// No token and no fetch: this caller fetches.
+    Lead(Arc<Flight>),
+    /// Another caller is fetching.
+    Wait(Arc<Flight>),
+}
+
+#[derive(Default)]
+struct Shard {
+    ready: HashMap<CompactKey, Arc<Entry>>,
+    loading: HashMap<CompactKey, Arc<Flight>>,
+}
+
+/// The sharded store.
+pub(super) struct Shards {
+    shards: Box<[Mutex<Shard>]>,
+    per_shard: usize,
+    hasher: RandomState,
+}
+
+impl Shards {
+    pub(super) fn new(max_entries: u64) -> Self {
+        let count = (max_entries / MIN_PER_SHARD).clamp(1, MAX_SHARDS);
+        let per_shard = max_entries.div_ceil(count).max(1);
+        Shards {
+            shards: (0..count).map(|_| Mutex::default()).collect(),
+            per_shard: usize::try_from(per_shard).unwrap_or(usize::MAX),
+            hasher: RandomState::new(),
+        }
+    }
+
+    fn shard(&self, key: &CompactKey) -> MutexGuard<'_, Shard> {
+        let index = self.hasher.hash_one(key) as usize % self.shards.len();
+        lock(&self.shards[index])
+    }
+
+    /// The servable token for `key`; an entry no longer servable is dropped.
+    pub(super) fn get(&self, key: &CompactKey, now: SystemTime) -> Option<CachedToken> {
+        let mut shard = self.shard(key);
+        let entry = shard.ready.get(key)?;
+        if entry.servable(now) {
+            return Some(entry.cached.clone());
+        }
+        shard.ready.remove(key);
+        None
+    }
+
+    /// Serves `key`, or makes the caller the one that fetches it, or one that waits.
+    pub(super) fn claim(&self, key: &CompactKey, now: SystemTime) -> Claim {
+        let mut shard = self.shard(key);
+        if let Some(entry) = shard.ready.get(key) {
+            if entry.servable(now) {
+                return Claim::Ready(entry.cached.clone());
+            }
+            shard.ready.remove(key);
+        }
+        if let Some(flight) = shard.loading.get(key) {
+            return Claim::Wait(Arc::clone(flight));
+        }
+        let flight = Arc::new(Flight::default());
+        shard.loading.insert(key.clone(), Arc::clone(&flight));
+        Claim::Lead(flight)
+    }
+
+    /// Keeps only the tokens whose key satisfies `keep`.
+    pub(super) fn retain(&self, keep: impl Fn(&CompactKey) -> bool) {
+        for shard in self.shards.iter() {
+            lock(shard).ready.retain(|key, _| keep(key));
+        }
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.shards.iter().map(|s| lock(s).ready.len()).sum()
+    }
+}
+
+fn lock(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
+    // A panic while holding the lock leaves the maps consistent (every update is one insert or
+    // remove), so a poisoned shard is still usable.
+    shard.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The end of a fetch: stores the token, ends the flight and wakes its waiters. Dropped without
+/// landing (the fetching caller was cancelled), it ends the flight so a waiter fetches instead.
+pub(super) struct Landing<'a> {
+    shards: &'a Shards,
+    key: &'a CompactKey,
+    flight: Arc<Flight>,
+}
+
+impl<'a> Landing<'a> {
+    pub(super) fn new(shards: &'a Shards, key: &'a CompactKey, flight: Arc<Flight>) -> Self {
+        Landing {
+            shards,
+            key,
+            flight,
+        }
+    }
+
+    pub(super) fn land_token(self, entry: Arc<Entry>) {
+        let _ = self.flight.outcome.set(Ok(Arc::clone(&entry)));
+        let now = SystemTime::now();
+        if entry.servable(now) {
+            let mut shard = self.shards.shard(self.key);
+            if shard.ready.len() >= self.shards.per_shard {
+                make_room(&mut shard.ready, now);
+            }
+            shard.ready.insert(self.key.clone(), entry);
+        }
+    }
+
+    pub(super) fn land_error<E: Send + Sync + 'static>(self, error: Arc<E>) {
+        let _ = self.flight.outcome.set(Err(error));
+    }
+}
+
+impl Drop for Landing<'_> {
+    fn drop(&mut self) {
+        {
+            let mut shard = self.shards.shard(self.key);
+            if shard
+                .loading
+                .get(self.key)
+                .is_some_and(|f| Arc::ptr_eq(f, &self.flight))
+            {
+                shard.loading.remove(self.key);
+            }
+        }
+        self.flight.landed.notify_waiters();
+    }
+}
+
+/// Frees one slot in a full shard: every token no longer servable goes, and if none did, the
+/// one that stops being servable soonest.
+fn make_room(ready: &mut HashMap<CompactKey, Arc<Entry>>, now: SystemTime) {
+    let before = ready.len();
+    ready.retain(|_, entry| entry.servable(now));
+    if ready.len() < before {
+        return;
+    }
+    let soonest = ready
+        .iter()
+        .min_by_key(|(_, entry)| entry.serve_until)
+        .map(|(key, _)| key.clone());
+    if let Some(key) = soonest {
+        ready.remove(&key);
+    }
+}
