@@ -58,8 +58,8 @@ fn at(line: Option<u64>) -> String {
 /// What came out of some spans.
 #[derive(Debug, Default)]
 pub struct Batch {
-    /// Records to write.
-    pub records: Vec<AuditRecord>,
+    /// Records to write (boxed: a record is large, and is moved only as a pointer).
+    pub records: Vec<Box<AuditRecord>>,
     /// Invariant findings.
     pub findings: Vec<Finding>,
     /// Input that was skipped.
@@ -244,7 +244,7 @@ impl Pipeline {
             Ok(Resolution::Issued(record)) => {
                 batch.findings.extend(self.checker.check(&record));
                 self.stats.records += 1;
-                batch.records.push(*record);
+                batch.records.push(record);
             }
             Err(source) => batch.errors.push(IngestError::Span { line, source }),
         }
