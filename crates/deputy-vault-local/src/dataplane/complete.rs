@@ -14,27 +14,66 @@ use super::identities::{USER_ID, USER_TOKEN};
 use super::oauth2_token::SESSION_URI;
 use super::session::{self, SessionStatus};
 use crate::aws_error::{ApiError, ApiResult};
+use crate::sensitive::Sensitive;
 use crate::state::AppState;
 use crate::validate::{Body, SESSION_URI_PREFIX};
 
+/// A validated CompleteResourceTokenAuth body: the session and exactly one user identifier
+/// (no `Debug`: it may hold a user JWT).
+///
+/// ```
+/// use deputy_vault_local::dataplane::complete::CompleteRequest;
+/// let body = br#"{"sessionUri":"urn:ietf:params:oauth:request_uri:abc",
+///   "userIdentifier":{"userId":"alice"}}"#;
+/// let request = CompleteRequest::parse(body).ok().unwrap();
+/// assert_eq!(request.user_id.as_deref(), Some("alice"));
+/// let both = br#"{"sessionUri":"urn:ietf:params:oauth:request_uri:abc",
+///   "userIdentifier":{"userId":"alice","userToken":"a.b.c"}}"#;
+/// assert!(CompleteRequest::parse(both).is_err());
+/// ```
+pub struct CompleteRequest {
+    /// `sessionUri`.
+    pub session_uri: String,
+    /// `userIdentifier.userId`.
+    pub user_id: Option<String>,
+    /// `userIdentifier.userToken`.
+    pub user_token: Option<Sensitive>,
+}
+
+impl CompleteRequest {
+    /// Parses and validates the raw body.
+    pub fn parse(bytes: &[u8]) -> ApiResult<Self> {
+        let mut body = Body::parse(bytes)?;
+        let session_uri = body.required_string("sessionUri", SESSION_URI);
+        let (user_id, user_token) = match body.object("userIdentifier") {
+            Some(mut identifier) => {
+                identifier.require_exactly_one("userIdentifier", &["userToken", "userId"]);
+                let token = identifier.optional_string("userToken", USER_TOKEN);
+                let id = identifier.optional_string("userId", USER_ID);
+                body.absorb("userIdentifier", identifier);
+                (id, token)
+            }
+            None => {
+                body.reject("userIdentifier", "Member must not be null");
+                (None, None)
+            }
+        };
+        body.finish()?;
+        Ok(CompleteRequest {
+            session_uri,
+            user_id,
+            user_token: user_token.map(Sensitive::new),
+        })
+    }
+}
+
 /// The handler.
 pub async fn handler(State(state): State<Arc<AppState>>, body: Bytes) -> ApiResult<Json<Value>> {
-    let mut body = Body::parse(&body)?;
-    let session_uri = body.required_string("sessionUri", SESSION_URI);
-    let (user_id, user_token) = match body.object("userIdentifier") {
-        Some(mut identifier) => {
-            identifier.require_exactly_one("userIdentifier", &["userToken", "userId"]);
-            let token = identifier.optional_string("userToken", USER_TOKEN);
-            let id = identifier.optional_string("userId", USER_ID);
-            body.absorb("userIdentifier", identifier);
-            (id, token)
-        }
-        None => {
-            body.reject("userIdentifier", "Member must not be null");
-            (None, None)
-        }
-    };
-    body.finish()?;
+    let CompleteRequest {
+        session_uri,
+        user_id,
+        user_token,
+    } = CompleteRequest::parse(&body)?;
     let denied = || ApiError::AccessDenied(INVALID_SESSION.into());
     let id = session_uri
         .strip_prefix(SESSION_URI_PREFIX)
@@ -42,9 +81,10 @@ pub async fn handler(State(state): State<Arc<AppState>>, body: Bytes) -> ApiResu
     let session = session::load(&state, id)?.ok_or_else(denied)?;
     if session.expired(state.session_ttl)
         || session.status != SessionStatus::AwaitingBinding
-        || !session
-            .user
-            .matches_identifier(user_id.as_deref(), user_token.as_deref())
+        || !session.user.matches_identifier(
+            user_id.as_deref(),
+            user_token.as_ref().map(Sensitive::expose),
+        )
     {
         tracing::info!(workload = %session.workload, provider = %session.provider, "session binding refused");
         return Err(denied());

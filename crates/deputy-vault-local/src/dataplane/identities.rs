@@ -39,20 +39,72 @@ fn respond(
     Ok(Json(json!({ "workloadAccessToken": token })))
 }
 
+/// Which `GetWorkloadAccessToken*` operation a body is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WatOperation {
+    /// `GetWorkloadAccessToken`: the workload alone.
+    Workload,
+    /// `GetWorkloadAccessTokenForUserId`.
+    ForUserId,
+    /// `GetWorkloadAccessTokenForJWT`.
+    ForJwt,
+}
+
+/// The user a WAT request names.
+pub enum RequestedUser {
+    /// None (`GetWorkloadAccessToken`).
+    None,
+    /// `userId`.
+    UserId(String),
+    /// `userToken`, not yet verified.
+    Jwt(Sensitive),
+}
+
+/// A validated `GetWorkloadAccessToken*` body (no `Debug`: it may hold a user JWT).
+///
+/// ```
+/// use deputy_vault_local::dataplane::identities::{RequestedUser, WatOperation, WatRequest};
+/// let body = br#"{"workloadName":"deputy-agent","userId":"alice"}"#;
+/// let request = WatRequest::parse(WatOperation::ForUserId, body).ok().unwrap();
+/// assert_eq!(request.workload_name, "deputy-agent");
+/// assert!(matches!(request.user, RequestedUser::UserId(ref id) if id == "alice"));
+/// assert!(WatRequest::parse(WatOperation::ForJwt, body).is_err());
+/// ```
+pub struct WatRequest {
+    /// `workloadName`.
+    pub workload_name: String,
+    /// The user, per operation.
+    pub user: RequestedUser,
+}
+
+impl WatRequest {
+    /// Parses and validates the raw body of `operation`.
+    pub fn parse(operation: WatOperation, bytes: &[u8]) -> ApiResult<Self> {
+        let mut body = Body::parse(bytes)?;
+        let workload_name = body.required_string("workloadName", WORKLOAD_NAME);
+        let user = match operation {
+            WatOperation::Workload => RequestedUser::None,
+            WatOperation::ForUserId => {
+                RequestedUser::UserId(body.required_string("userId", USER_ID))
+            }
+            WatOperation::ForJwt => RequestedUser::Jwt(Sensitive::new(
+                body.required_string("userToken", USER_TOKEN),
+            )),
+        };
+        body.finish()?;
+        Ok(WatRequest {
+            workload_name,
+            user,
+        })
+    }
+}
+
 /// `POST /identities/GetWorkloadAccessToken`.
 pub async fn for_workload(
     State(state): State<Arc<AppState>>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    let mut body = Body::parse(&body)?;
-    let workload = body.required_string("workloadName", WORKLOAD_NAME);
-    body.finish()?;
-    respond(
-        &state,
-        &workload,
-        UserBinding::None,
-        now_secs() + WAT_TTL_SECONDS,
-    )
+    issue(&state, WatRequest::parse(WatOperation::Workload, &body)?).await
 }
 
 /// `POST /identities/GetWorkloadAccessTokenForUserId`.
@@ -60,45 +112,47 @@ pub async fn for_user_id(
     State(state): State<Arc<AppState>>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    let mut body = Body::parse(&body)?;
-    let workload = body.required_string("workloadName", WORKLOAD_NAME);
-    let user_id = body.required_string("userId", USER_ID);
-    body.finish()?;
-    respond(
-        &state,
-        &workload,
-        UserBinding::UserId { user_id },
-        now_secs() + WAT_TTL_SECONDS,
-    )
+    issue(&state, WatRequest::parse(WatOperation::ForUserId, &body)?).await
 }
 
 /// `POST /identities/GetWorkloadAccessTokenForJWT`.
 pub async fn for_jwt(State(state): State<Arc<AppState>>, body: Bytes) -> ApiResult<Json<Value>> {
-    let mut body = Body::parse(&body)?;
-    let workload = body.required_string("workloadName", WORKLOAD_NAME);
-    let user_token = body.required_string("userToken", USER_TOKEN);
-    body.finish()?;
-    state.workload(&workload)?;
-    let claims = verify_user_jwt(&state, &user_token).await?;
-    let text = |k: &str| {
-        claims
-            .get(k)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned()
-    };
-    let exp = claims.get("exp").and_then(Value::as_u64).unwrap_or(0);
-    let binding = UserBinding::Jwt {
-        iss: text("iss"),
-        sub: text("sub"),
-        token: Sensitive::new(user_token),
-    };
-    respond(
-        &state,
-        &workload,
-        binding,
-        exp.min(now_secs() + WAT_TTL_SECONDS),
-    )
+    issue(&state, WatRequest::parse(WatOperation::ForJwt, &body)?).await
+}
+
+/// Mints the WAT a validated request asks for; a user JWT is verified first.
+async fn issue(state: &AppState, request: WatRequest) -> ApiResult<Json<Value>> {
+    let workload = request.workload_name;
+    let ttl_exp = now_secs() + WAT_TTL_SECONDS;
+    match request.user {
+        RequestedUser::None => respond(state, &workload, UserBinding::None, ttl_exp),
+        RequestedUser::UserId(user_id) => {
+            respond(state, &workload, UserBinding::UserId { user_id }, ttl_exp)
+        }
+        RequestedUser::Jwt(user_token) => {
+            state.workload(&workload)?;
+            let claims = verify_user_jwt(state, user_token.expose()).await?;
+            let text = |k: &str| {
+                claims
+                    .get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let exp = claims.get("exp").and_then(Value::as_u64).unwrap_or(0);
+            let binding = UserBinding::Jwt {
+                iss: text("iss"),
+                sub: text("sub"),
+                token: user_token,
+            };
+            respond(
+                state,
+                &workload,
+                binding,
+                exp.min(now_secs() + WAT_TTL_SECONDS),
+            )
+        }
+    }
 }
 
 /// Verifies an inbound user JWT against the dev IdP or a configured issuer's JWKS

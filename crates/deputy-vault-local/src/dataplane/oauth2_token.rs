@@ -15,6 +15,7 @@ use crate::aws_error::ApiResult;
 use crate::ids::now_secs;
 use crate::oauth_client::{ClientAuth, TokenResponse, request_token};
 use crate::registry::Provider;
+use crate::sensitive::Sensitive;
 use crate::state::AppState;
 use crate::validate::{Body, Pattern, StringRule};
 
@@ -49,57 +50,130 @@ pub struct TokenRequest {
     pub audiences: Vec<String>,
 }
 
+/// The `oauth2Flow` member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Oauth2Flow {
+    /// `USER_FEDERATION`.
+    UserFederation,
+    /// `M2M`.
+    M2m,
+    /// `ON_BEHALF_OF_TOKEN_EXCHANGE`.
+    OnBehalfOf,
+}
+
+/// A GetResourceOauth2Token body after validation, before the WAT is opened and the provider
+/// looked up (no `Debug`: it holds the WAT).
+///
+/// ```
+/// use deputy_vault_local::dataplane::oauth2_token::{Oauth2Flow, TokenRequestBody};
+/// let body = br#"{"workloadIdentityToken":"wat","resourceCredentialProviderName":"github",
+///   "scopes":["repo"],"oauth2Flow":"M2M"}"#;
+/// let parsed = TokenRequestBody::parse(body).ok().unwrap();
+/// assert_eq!(parsed.flow, Oauth2Flow::M2m);
+/// assert_eq!(parsed.scopes, ["repo"]);
+/// assert!(TokenRequestBody::parse(br#"{"oauth2Flow":"M2M"}"#).is_err());
+/// ```
+pub struct TokenRequestBody {
+    /// `workloadIdentityToken`, still sealed.
+    pub wat: Sensitive,
+    /// `resourceCredentialProviderName`.
+    pub provider_name: String,
+    /// `oauth2Flow`.
+    pub flow: Oauth2Flow,
+    /// `scopes`.
+    pub scopes: Vec<String>,
+    /// `sessionUri`.
+    pub session_uri: Option<String>,
+    /// `resourceOauth2ReturnUrl`.
+    pub return_url: Option<String>,
+    /// `forceAuthentication`.
+    pub force: bool,
+    /// `customParameters`.
+    pub custom_parameters: Vec<(String, String)>,
+    /// `customState`.
+    pub custom_state: Option<String>,
+    /// `resources`.
+    pub resources: Vec<String>,
+    /// `audiences`.
+    pub audiences: Vec<String>,
+}
+
+impl TokenRequestBody {
+    /// Parses and validates the raw request body; every violation is listed in one
+    /// `ValidationException`.
+    pub fn parse(bytes: &[u8]) -> ApiResult<Self> {
+        let mut body = Body::parse(bytes)?;
+        let wat = body.required_string("workloadIdentityToken", WAT_RULE);
+        let provider_name = body.required_string("resourceCredentialProviderName", PROVIDER_NAME);
+        let scopes = body
+            .string_list("scopes", StringRule::len(1, 128), true)
+            .unwrap_or_default();
+        let flow = body.required_enum(
+            "oauth2Flow",
+            &["USER_FEDERATION", "M2M", "ON_BEHALF_OF_TOKEN_EXCHANGE"],
+        );
+        let session_uri = body.optional_string("sessionUri", SESSION_URI);
+        let return_url = body.optional_string(
+            "resourceOauth2ReturnUrl",
+            StringRule::pattern(1, 2048, Pattern::Url),
+        );
+        let force = body.optional_bool("forceAuthentication").unwrap_or(false);
+        let custom_parameters = body.string_map(
+            "customParameters",
+            StringRule::pattern(1, 256, Pattern::ParamKey),
+            StringRule::len(1, 2048),
+        );
+        let custom_state = body.optional_string("customState", StringRule::len(1, 4096));
+        let resources = body
+            .string_list("resources", StringRule::len(1, 2048), false)
+            .unwrap_or_default();
+        let audiences = body
+            .string_list("audiences", StringRule::len(1, 2048), false)
+            .unwrap_or_default();
+        body.finish()?;
+        let flow = match flow.as_str() {
+            "M2M" => Oauth2Flow::M2m,
+            "USER_FEDERATION" => Oauth2Flow::UserFederation,
+            _ => Oauth2Flow::OnBehalfOf,
+        };
+        Ok(TokenRequestBody {
+            wat: Sensitive::new(wat),
+            provider_name,
+            flow,
+            scopes,
+            session_uri,
+            return_url,
+            force,
+            custom_parameters,
+            custom_state,
+            resources,
+            audiences,
+        })
+    }
+}
+
 /// The handler.
 pub async fn handler(State(state): State<Arc<AppState>>, body: Bytes) -> ApiResult<Json<Value>> {
-    let mut body = Body::parse(&body)?;
-    let wat = body.required_string("workloadIdentityToken", WAT_RULE);
-    let provider = body.required_string("resourceCredentialProviderName", PROVIDER_NAME);
-    let scopes = body
-        .string_list("scopes", StringRule::len(1, 128), true)
-        .unwrap_or_default();
-    let flow = body.required_enum(
-        "oauth2Flow",
-        &["USER_FEDERATION", "M2M", "ON_BEHALF_OF_TOKEN_EXCHANGE"],
-    );
-    let session_uri = body.optional_string("sessionUri", SESSION_URI);
-    let return_url = body.optional_string(
-        "resourceOauth2ReturnUrl",
-        StringRule::pattern(1, 2048, Pattern::Url),
-    );
-    let force = body.optional_bool("forceAuthentication").unwrap_or(false);
-    let custom_parameters = body.string_map(
-        "customParameters",
-        StringRule::pattern(1, 256, Pattern::ParamKey),
-        StringRule::len(1, 2048),
-    );
-    let custom_state = body.optional_string("customState", StringRule::len(1, 4096));
-    let resources = body
-        .string_list("resources", StringRule::len(1, 2048), false)
-        .unwrap_or_default();
-    let audiences = body
-        .string_list("audiences", StringRule::len(1, 2048), false)
-        .unwrap_or_default();
-    body.finish()?;
-
-    let wat = wat::open(state.store.key(), &wat)?;
+    let body = TokenRequestBody::parse(&body)?;
+    let wat = wat::open(state.store.key(), body.wat.expose())?;
     state.workload(&wat.workload)?;
-    let provider = state.provider(&provider)?;
+    let provider = state.provider(&body.provider_name)?;
     let request = TokenRequest {
         wat,
         provider,
-        scopes,
-        session_uri,
-        return_url,
-        force,
-        custom_parameters,
-        custom_state,
-        resources,
-        audiences,
+        scopes: body.scopes,
+        session_uri: body.session_uri,
+        return_url: body.return_url,
+        force: body.force,
+        custom_parameters: body.custom_parameters,
+        custom_state: body.custom_state,
+        resources: body.resources,
+        audiences: body.audiences,
     };
-    let response = match flow.as_str() {
-        "M2M" => m2m(&state, &request).await?,
-        "USER_FEDERATION" => federation::get_token(&state, &request).await?,
-        _ => obo::exchange(&state, &request).await?,
+    let response = match body.flow {
+        Oauth2Flow::M2m => m2m(&state, &request).await?,
+        Oauth2Flow::UserFederation => federation::get_token(&state, &request).await?,
+        Oauth2Flow::OnBehalfOf => obo::exchange(&state, &request).await?,
     };
     Ok(Json(response))
 }
