@@ -21,3 +21,6 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo test (workspace)"
 cargo test --workspace --locked --no-fail-fast
+
+step "fuzz (every target in fuzz/, a fixed number of runs each; see docs/security.md)"
+bash scripts/fuzz.sh
