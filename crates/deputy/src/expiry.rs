@@ -19,8 +19,12 @@ pub fn jwt_exp(token: &str) -> Option<u64> {
     let mut parts = token.split('.');
     let (_, payload, _) = (parts.next()?, parts.next()?, parts.next()?);
     let bytes = base64url_decode(payload)?;
-    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    claims.get("exp")?.as_u64()
+    // Only `exp` is read; every other claim is skipped without being built.
+    #[derive(serde::Deserialize)]
+    struct Exp {
+        exp: Option<u64>,
+    }
+    serde_json::from_slice::<Exp>(&bytes).ok()?.exp
 }
 
 fn base64url_decode(input: &str) -> Option<Vec<u8>> {

@@ -600,3 +600,51 @@ async fn throttling_is_retryable_and_carries_retry_after() {
     assert_eq!(err.retry_after(), Some(Duration::from_secs(1)), "{err}");
     assert!(err.to_string().contains("Throttled"), "{err}");
 }
+
+#[tokio::test]
+async fn forgotten_users_and_providers_are_fetched_again() {
+    let vault = common::vault().await;
+    let resolver = common::builder(&vault).build().unwrap();
+    let task = common::headless("forget-m2m");
+    let calls = || vault.call_count("GetResourceOauth2Token");
+    for _ in 0..2 {
+        resolver
+            .resolve_linear_token(&task, Operation::Read)
+            .await
+            .unwrap();
+    }
+    assert_eq!(calls(), 1, "the second resolve was a cache hit");
+    resolver.forget_provider("jira-service");
+    resolver
+        .resolve_linear_token(&task, Operation::Read)
+        .await
+        .unwrap();
+    assert_eq!(calls(), 1, "another provider's tokens are kept");
+    resolver.forget_provider("linear-service");
+    resolver
+        .resolve_linear_token(&task, Operation::Read)
+        .await
+        .unwrap();
+    assert_eq!(calls(), 2);
+
+    let alice = common::interactive(&vault, "alice", "forget-obo");
+    for _ in 0..2 {
+        resolver
+            .resolve_aws_native_token(&alice, Operation::Write)
+            .await
+            .unwrap();
+    }
+    assert_eq!(calls(), 3);
+    resolver.forget_user(&deputy_core::UserId::parse("dev+bob").unwrap());
+    resolver
+        .resolve_aws_native_token(&alice, Operation::Write)
+        .await
+        .unwrap();
+    assert_eq!(calls(), 3, "bob's sign-out keeps alice's token");
+    resolver.forget_user(&deputy_core::UserId::parse("dev+alice").unwrap());
+    resolver
+        .resolve_aws_native_token(&alice, Operation::Write)
+        .await
+        .unwrap();
+    assert_eq!(calls(), 4, "alice's JWT-proven token was dropped");
+}

@@ -189,12 +189,17 @@ impl TokenCache {
             .unwrap_or(SystemTime::UNIX_EPOCH)
     }
 
-    /// Drops every token of a user (e.g. after consent is revoked). Never fails; the `Result`
-    /// is kept for callers written against earlier versions.
-    pub fn invalidate_user(&self, user: &str) -> Result<(), std::convert::Infallible> {
+    /// Drops every token of a user (e.g. after consent is revoked), however the user was proven:
+    /// `user` matches a key's user exactly or after its proof prefix (`jwt:`, `user-id:`, …).
+    pub fn invalidate_user(&self, user: &str) {
+        let of_user = |principal: &str| {
+            principal == user
+                || ["jwt:", "user-id:", "workload:", "runtime:"]
+                    .iter()
+                    .any(|kind| principal.strip_prefix(kind) == Some(user))
+        };
         self.shards
-            .retain(|key| compact_field(&key.0, USER) != Some(user));
-        Ok(())
+            .retain(|key| !compact_field(&key.0, USER).is_some_and(of_user));
     }
 
     /// Drops every token of a credential provider (e.g. an API key reported invalid).

@@ -4,6 +4,7 @@ mod api_keys;
 mod builder;
 mod checks;
 mod fetch;
+mod forget;
 
 use std::collections::HashMap;
 use std::sync::Arc;

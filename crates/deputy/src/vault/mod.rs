@@ -156,7 +156,9 @@ impl TokenVault {
     }
 
     /// Runs one vault call through the circuit breaker: refused at once while the circuit is
-    /// open, and its outcome (could the vault answer?) reported afterwards.
+    /// open, and its outcome (could the vault answer?) reported afterwards. Callers box the
+    /// call: an SDK request future is several kilobytes, and boxing it once keeps every future
+    /// above it small, so no layer copies it again.
     async fn guarded<T>(
         &self,
         operation: &'static str,
@@ -188,16 +190,19 @@ impl TokenVault {
                 let op = "GetWorkloadAccessTokenForJWT";
                 let span = call_span(op);
                 let out = self
-                    .guarded(op, async {
-                        self.client
-                            .get_workload_access_token_for_jwt()
-                            .workload_name(workload)
-                            .user_token(jwt.expose())
-                            .send()
-                            .instrument(span.clone())
-                            .await
-                            .map_err(|e| record_failure(&span, classify(op, e)))
-                    })
+                    .guarded(
+                        op,
+                        Box::pin(async {
+                            self.client
+                                .get_workload_access_token_for_jwt()
+                                .workload_name(workload)
+                                .user_token(jwt.expose())
+                                .send()
+                                .instrument(span.clone())
+                                .await
+                                .map_err(|e| record_failure(&span, classify(op, e)))
+                        }),
+                    )
                     .await?;
                 out.workload_access_token().to_owned()
             }
@@ -205,16 +210,19 @@ impl TokenVault {
                 let op = "GetWorkloadAccessTokenForUserId";
                 let span = call_span(op);
                 let out = self
-                    .guarded(op, async {
-                        self.client
-                            .get_workload_access_token_for_user_id()
-                            .workload_name(workload)
-                            .user_id(user.as_str())
-                            .send()
-                            .instrument(span.clone())
-                            .await
-                            .map_err(|e| record_failure(&span, classify(op, e)))
-                    })
+                    .guarded(
+                        op,
+                        Box::pin(async {
+                            self.client
+                                .get_workload_access_token_for_user_id()
+                                .workload_name(workload)
+                                .user_id(user.as_str())
+                                .send()
+                                .instrument(span.clone())
+                                .await
+                                .map_err(|e| record_failure(&span, classify(op, e)))
+                        }),
+                    )
                     .await?;
                 out.workload_access_token().to_owned()
             }
@@ -222,15 +230,18 @@ impl TokenVault {
                 let op = "GetWorkloadAccessToken";
                 let span = call_span(op);
                 let out = self
-                    .guarded(op, async {
-                        self.client
-                            .get_workload_access_token()
-                            .workload_name(workload)
-                            .send()
-                            .instrument(span.clone())
-                            .await
-                            .map_err(|e| record_failure(&span, classify(op, e)))
-                    })
+                    .guarded(
+                        op,
+                        Box::pin(async {
+                            self.client
+                                .get_workload_access_token()
+                                .workload_name(workload)
+                                .send()
+                                .instrument(span.clone())
+                                .await
+                                .map_err(|e| record_failure(&span, classify(op, e)))
+                        }),
+                    )
                     .await?;
                 out.workload_access_token().to_owned()
             }
@@ -247,28 +258,31 @@ impl TokenVault {
         let op = "GetResourceOauth2Token";
         let span = call_span(op);
         let out = self
-            .guarded(op, async {
-                self.client
-                    .get_resource_oauth2_token()
-                    .workload_identity_token(wat.expose())
-                    .resource_credential_provider_name(&request.provider)
-                    .oauth2_flow(Oauth2FlowType::from(request.flow))
-                    .set_scopes(Some(request.scopes.clone()))
-                    .set_audiences(
-                        (!request.audiences.is_empty()).then(|| request.audiences.clone()),
-                    )
-                    .set_resources(
-                        (!request.resources.is_empty()).then(|| request.resources.clone()),
-                    )
-                    .set_resource_oauth2_return_url(request.return_url.clone())
-                    .set_session_uri(request.session_uri.clone())
-                    .set_custom_state(request.custom_state.clone())
-                    .set_force_authentication(request.force_authentication.then_some(true))
-                    .send()
-                    .instrument(span.clone())
-                    .await
-                    .map_err(|e| record_failure(&span, classify(op, e)))
-            })
+            .guarded(
+                op,
+                Box::pin(async {
+                    self.client
+                        .get_resource_oauth2_token()
+                        .workload_identity_token(wat.expose())
+                        .resource_credential_provider_name(&request.provider)
+                        .oauth2_flow(Oauth2FlowType::from(request.flow))
+                        .set_scopes(Some(request.scopes.clone()))
+                        .set_audiences(
+                            (!request.audiences.is_empty()).then(|| request.audiences.clone()),
+                        )
+                        .set_resources(
+                            (!request.resources.is_empty()).then(|| request.resources.clone()),
+                        )
+                        .set_resource_oauth2_return_url(request.return_url.clone())
+                        .set_session_uri(request.session_uri.clone())
+                        .set_custom_state(request.custom_state.clone())
+                        .set_force_authentication(request.force_authentication.then_some(true))
+                        .send()
+                        .instrument(span.clone())
+                        .await
+                        .map_err(|e| record_failure(&span, classify(op, e)))
+                }),
+            )
             .await?;
         if let Some(token) = out.access_token().filter(|t| !t.is_empty()) {
             return Ok(OAuth2Outcome::Token(AccessToken::new(token)));
@@ -298,16 +312,19 @@ impl TokenVault {
         let op = "GetResourceApiKey";
         let span = call_span(op);
         let out = self
-            .guarded(op, async {
-                self.client
-                    .get_resource_api_key()
-                    .workload_identity_token(wat.expose())
-                    .resource_credential_provider_name(provider)
-                    .send()
-                    .instrument(span.clone())
-                    .await
-                    .map_err(|e| record_failure(&span, classify(op, e)))
-            })
+            .guarded(
+                op,
+                Box::pin(async {
+                    self.client
+                        .get_resource_api_key()
+                        .workload_identity_token(wat.expose())
+                        .resource_credential_provider_name(provider)
+                        .send()
+                        .instrument(span.clone())
+                        .await
+                        .map_err(|e| record_failure(&span, classify(op, e)))
+                }),
+            )
             .await?;
         Ok(AccessToken::new(out.api_key()))
     }
@@ -336,16 +353,19 @@ impl TokenVault {
                 });
             }
         };
-        self.guarded(op, async {
-            self.client
-                .complete_resource_token_auth()
-                .session_uri(session_uri)
-                .user_identifier(identifier)
-                .send()
-                .instrument(span.clone())
-                .await
-                .map_err(|e| record_failure(&span, classify(op, e)))
-        })
+        self.guarded(
+            op,
+            Box::pin(async {
+                self.client
+                    .complete_resource_token_auth()
+                    .session_uri(session_uri)
+                    .user_identifier(identifier)
+                    .send()
+                    .instrument(span.clone())
+                    .await
+                    .map_err(|e| record_failure(&span, classify(op, e)))
+            }),
+        )
         .await?;
         Ok(())
     }
