@@ -283,4 +283,27 @@ mod tests {
         let short = format!("{} {}", "aB3".repeat(13), "aB3".repeat(13));
         assert!(!may_hold_secret(&short));
     }
+
+    #[test]
+    fn a_token_used_as_a_name_inside_a_nested_list_is_found() {
+        use crate::span::{AttrValue, Attribute, Span};
+        let nested = AttrValue::KvList(vec![Attribute {
+            key: "ghp_0123456789abcdefABCDEF0123456789abcd".into(),
+            value: AttrValue::Int(1),
+        }]);
+        let span = Span {
+            trace_id: "t".into(),
+            span_id: "s".into(),
+            name: "deputy.resolve".into(),
+            end_unix_nano: 0,
+            attributes: vec![Attribute {
+                key: "labels".into(),
+                value: AttrValue::Array(vec![nested]),
+            }],
+        };
+        let findings = token_material(&span, None);
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].attribute.as_deref(), Some("labels"));
+        assert!(!serde_json::to_string(&findings).unwrap().contains("ghp_"));
+    }
 }

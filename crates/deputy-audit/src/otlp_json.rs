@@ -294,7 +294,7 @@ mod tests {
         assert_eq!(span.attr("b"), Some(&AttrValue::Bool(true)));
         assert_eq!(span.attr("d"), Some(&AttrValue::Double(1.5)));
         assert_eq!(span.attr("a").unwrap().texts(), vec!["x"]);
-        assert_eq!(span.attr("k").unwrap().texts(), vec!["y"]);
+        assert_eq!(span.attr("k").unwrap().texts(), vec!["n", "y"]);
         assert_eq!(span.attr("z"), Some(&AttrValue::Empty));
     }
 

@@ -61,7 +61,8 @@ pub enum AttrValue<'a> {
 }
 
 impl AttrValue<'_> {
-    /// Every text inside the value (strings and bytes, nested ones too), for token scans.
+    /// Every text inside the value (strings and bytes, nested ones too, and the names in nested
+    /// key-value lists), for token scans.
     pub fn texts(&self) -> Vec<&str> {
         let mut out = Vec::new();
         let mut stack = vec![self];
@@ -69,7 +70,12 @@ impl AttrValue<'_> {
             match value {
                 AttrValue::Str(s) | AttrValue::Bytes(s) => out.push(s.as_ref()),
                 AttrValue::Array(values) => stack.extend(values.iter()),
-                AttrValue::KvList(pairs) => stack.extend(pairs.iter().map(|p| &p.value)),
+                AttrValue::KvList(pairs) => {
+                    for pair in pairs.iter() {
+                        out.push(pair.key.as_ref());
+                        stack.push(&pair.value);
+                    }
+                }
                 AttrValue::Int(_)
                 | AttrValue::Bool(_)
                 | AttrValue::Double(_)
