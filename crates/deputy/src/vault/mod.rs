@@ -11,6 +11,8 @@ use std::future::Future;
 use std::sync::Arc;
 
 use aws_sdk_bedrockagentcore::Client;
+use aws_sdk_bedrockagentcore::config::http::HttpResponse;
+use aws_sdk_bedrockagentcore::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_bedrockagentcore::types::{Oauth2FlowType, SessionStatus, UserIdentifier};
 use deputy_core::UserId;
 
@@ -155,27 +157,36 @@ impl TokenVault {
             .is_some_and(CircuitBreaker::is_open)
     }
 
-    /// Runs one vault call through the circuit breaker: refused at once while the circuit is
-    /// open, and its outcome (could the vault answer?) reported afterwards. Callers box the
-    /// call: an SDK request future is several kilobytes, and boxing it once keeps every future
-    /// above it small, so no layer copies it again.
-    async fn guarded<T>(
+    /// Runs one SDK request as vault call `operation`: in its own `deputy.vault_call` span,
+    /// through the operation's circuit breaker (refused at once while the circuit is open; the
+    /// outcome reported afterwards), with SDK errors classified.
+    ///
+    /// The request future is boxed once here: an SDK request future is several kilobytes, and
+    /// boxing it keeps every future above it small, so no `async` layer copies it again.
+    async fn call<O, E>(
         &self,
         operation: &'static str,
-        call: impl Future<Output = Result<T, VaultError>>,
-    ) -> Result<T, VaultError> {
-        let Some(breaker) = self.breakers.get(operation) else {
-            return call.await;
-        };
-        if let Err(open) = breaker.admit() {
+        send: impl Future<Output = Result<O, SdkError<E, HttpResponse>>> + Send,
+    ) -> Result<O, VaultError>
+    where
+        E: ProvideErrorMetadata + Send,
+        O: Send,
+    {
+        let span = call_span(operation);
+        let breaker = self.breakers.get(operation);
+        if let Some(open) = breaker.and_then(|b| b.admit().err()) {
             return Err(VaultError::circuit_open(
                 operation,
                 self.breakers.policy,
                 open.retry_in,
             ));
         }
-        let result = call.await;
-        breaker.record(!matches!(&result, Err(e) if e.kind == VaultErrorKind::Unavailable));
+        let result = Box::pin(send.instrument(span.clone()))
+            .await
+            .map_err(|e| record_failure(&span, classify(operation, e)));
+        if let Some(breaker) = breaker {
+            breaker.record(!matches!(&result, Err(e) if e.kind == VaultErrorKind::Unavailable));
+        }
         result
     }
 
@@ -186,65 +197,41 @@ impl TokenVault {
         binding: &WatBinding,
     ) -> Result<WorkloadAccessToken, VaultError> {
         let token = match binding {
-            WatBinding::Jwt(jwt) => {
-                let op = "GetWorkloadAccessTokenForJWT";
-                let span = call_span(op);
-                let out = self
-                    .guarded(
-                        op,
-                        Box::pin(async {
-                            self.client
-                                .get_workload_access_token_for_jwt()
-                                .workload_name(workload)
-                                .user_token(jwt.expose())
-                                .send()
-                                .instrument(span.clone())
-                                .await
-                                .map_err(|e| record_failure(&span, classify(op, e)))
-                        }),
-                    )
-                    .await?;
-                out.workload_access_token().to_owned()
-            }
-            WatBinding::UserId(user) => {
-                let op = "GetWorkloadAccessTokenForUserId";
-                let span = call_span(op);
-                let out = self
-                    .guarded(
-                        op,
-                        Box::pin(async {
-                            self.client
-                                .get_workload_access_token_for_user_id()
-                                .workload_name(workload)
-                                .user_id(user.as_str())
-                                .send()
-                                .instrument(span.clone())
-                                .await
-                                .map_err(|e| record_failure(&span, classify(op, e)))
-                        }),
-                    )
-                    .await?;
-                out.workload_access_token().to_owned()
-            }
-            WatBinding::Workload => {
-                let op = "GetWorkloadAccessToken";
-                let span = call_span(op);
-                let out = self
-                    .guarded(
-                        op,
-                        Box::pin(async {
-                            self.client
-                                .get_workload_access_token()
-                                .workload_name(workload)
-                                .send()
-                                .instrument(span.clone())
-                                .await
-                                .map_err(|e| record_failure(&span, classify(op, e)))
-                        }),
-                    )
-                    .await?;
-                out.workload_access_token().to_owned()
-            }
+            WatBinding::Jwt(jwt) => self
+                .call(
+                    "GetWorkloadAccessTokenForJWT",
+                    self.client
+                        .get_workload_access_token_for_jwt()
+                        .workload_name(workload)
+                        .user_token(jwt.expose())
+                        .send(),
+                )
+                .await?
+                .workload_access_token()
+                .to_owned(),
+            WatBinding::UserId(user) => self
+                .call(
+                    "GetWorkloadAccessTokenForUserId",
+                    self.client
+                        .get_workload_access_token_for_user_id()
+                        .workload_name(workload)
+                        .user_id(user.as_str())
+                        .send(),
+                )
+                .await?
+                .workload_access_token()
+                .to_owned(),
+            WatBinding::Workload => self
+                .call(
+                    "GetWorkloadAccessToken",
+                    self.client
+                        .get_workload_access_token()
+                        .workload_name(workload)
+                        .send(),
+                )
+                .await?
+                .workload_access_token()
+                .to_owned(),
         };
         Ok(WorkloadAccessToken::new(token))
     }
@@ -256,32 +243,26 @@ impl TokenVault {
         request: &OAuth2Request,
     ) -> Result<OAuth2Outcome, VaultError> {
         let op = "GetResourceOauth2Token";
-        let span = call_span(op);
         let out = self
-            .guarded(
+            .call(
                 op,
-                Box::pin(async {
-                    self.client
-                        .get_resource_oauth2_token()
-                        .workload_identity_token(wat.expose())
-                        .resource_credential_provider_name(&request.provider)
-                        .oauth2_flow(Oauth2FlowType::from(request.flow))
-                        .set_scopes(Some(request.scopes.clone()))
-                        .set_audiences(
-                            (!request.audiences.is_empty()).then(|| request.audiences.clone()),
-                        )
-                        .set_resources(
-                            (!request.resources.is_empty()).then(|| request.resources.clone()),
-                        )
-                        .set_resource_oauth2_return_url(request.return_url.clone())
-                        .set_session_uri(request.session_uri.clone())
-                        .set_custom_state(request.custom_state.clone())
-                        .set_force_authentication(request.force_authentication.then_some(true))
-                        .send()
-                        .instrument(span.clone())
-                        .await
-                        .map_err(|e| record_failure(&span, classify(op, e)))
-                }),
+                self.client
+                    .get_resource_oauth2_token()
+                    .workload_identity_token(wat.expose())
+                    .resource_credential_provider_name(&request.provider)
+                    .oauth2_flow(Oauth2FlowType::from(request.flow))
+                    .set_scopes(Some(request.scopes.clone()))
+                    .set_audiences(
+                        (!request.audiences.is_empty()).then(|| request.audiences.clone()),
+                    )
+                    .set_resources(
+                        (!request.resources.is_empty()).then(|| request.resources.clone()),
+                    )
+                    .set_resource_oauth2_return_url(request.return_url.clone())
+                    .set_session_uri(request.session_uri.clone())
+                    .set_custom_state(request.custom_state.clone())
+                    .set_force_authentication(request.force_authentication.then_some(true))
+                    .send(),
             )
             .await?;
         if let Some(token) = out.access_token().filter(|t| !t.is_empty()) {
@@ -310,20 +291,14 @@ impl TokenVault {
         provider: &str,
     ) -> Result<AccessToken, VaultError> {
         let op = "GetResourceApiKey";
-        let span = call_span(op);
         let out = self
-            .guarded(
+            .call(
                 op,
-                Box::pin(async {
-                    self.client
-                        .get_resource_api_key()
-                        .workload_identity_token(wat.expose())
-                        .resource_credential_provider_name(provider)
-                        .send()
-                        .instrument(span.clone())
-                        .await
-                        .map_err(|e| record_failure(&span, classify(op, e)))
-                }),
+                self.client
+                    .get_resource_api_key()
+                    .workload_identity_token(wat.expose())
+                    .resource_credential_provider_name(provider)
+                    .send(),
             )
             .await?;
         Ok(AccessToken::new(out.api_key()))
@@ -337,7 +312,6 @@ impl TokenVault {
         binding: &WatBinding,
     ) -> Result<(), VaultError> {
         let op = "CompleteResourceTokenAuth";
-        let span = call_span(op);
         let identifier = match binding {
             WatBinding::Jwt(jwt) => UserIdentifier::UserToken(jwt.expose().to_owned()),
             WatBinding::UserId(user) => UserIdentifier::UserId(user.as_str().to_owned()),
@@ -353,20 +327,12 @@ impl TokenVault {
                 });
             }
         };
-        self.guarded(
-            op,
-            Box::pin(async {
-                self.client
-                    .complete_resource_token_auth()
-                    .session_uri(session_uri)
-                    .user_identifier(identifier)
-                    .send()
-                    .instrument(span.clone())
-                    .await
-                    .map_err(|e| record_failure(&span, classify(op, e)))
-            }),
-        )
-        .await?;
+        let request = self
+            .client
+            .complete_resource_token_auth()
+            .session_uri(session_uri)
+            .user_identifier(identifier);
+        self.call(op, request.send()).await?;
         Ok(())
     }
 }
