@@ -4,4 +4,6 @@
 pub mod canary;
 pub mod chaos;
 pub mod moto;
+pub mod process;
 pub mod recording_proxy;
+pub mod webdriver;
