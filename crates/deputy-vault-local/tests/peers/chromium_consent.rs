@@ -1,9 +1,9 @@
 use aws_sdk_bedrockagentcore::types::{Oauth2FlowType, SessionStatus, UserIdentifier};
+use deputy_tests::webdriver::Browser;
 use deputy_vault_local::{LocalVault, VaultConfig};
 
 use crate::return_app::ReturnApp;
 use crate::support::{data_plane, verify_jwt};
-use crate::webdriver::Browser;
 
 #[tokio::test]
 async fn headless_chromium_completes_the_dev_idp_consent() {

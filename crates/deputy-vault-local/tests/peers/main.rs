@@ -7,4 +7,3 @@ mod chromium_consent;
 mod oidc_provider;
 mod return_app;
 mod support;
-mod webdriver;

@@ -5,15 +5,15 @@ use aws_sdk_bedrockagentcorecontrol::types::{
     CredentialProviderVendorType, CustomOauth2ProviderConfigInput, Oauth2Discovery,
     Oauth2ProviderConfigInput,
 };
+use deputy_tests::process::{
+    ChildGuard, INSTALL_HINT, free_port, repo_root, require_node, spawn, wait_until_up,
+};
+use deputy_tests::webdriver::Browser;
 use deputy_vault_local::config::InboundIssuerConfig;
 use deputy_vault_local::{LocalVault, VaultConfig};
 
 use crate::return_app::ReturnApp;
-use crate::support::{
-    ChildGuard, INSTALL_HINT, control_plane, data_plane, free_port, repo_root, require_node, spawn,
-    verify_jwt, wait_until_up,
-};
-use crate::webdriver::Browser;
+use crate::support::{control_plane, data_plane, verify_jwt};
 
 const RESOURCE: &str = "https://api.deputy.test";
 
@@ -37,7 +37,7 @@ async fn start_oidc_provider(port: u16, redirect_uri: &str) -> ChildGuard {
             .env("OIDC_REDIRECT_URIS", redirect_uri)
             .env("OIDC_RESOURCE", RESOURCE),
     );
-    wait_until_up(&format!("http://127.0.0.1:{port}/jwks"), 200).await;
+    wait_until_up(&format!("http://127.0.0.1:{port}/jwks")).await;
     child
 }
 
