@@ -3,14 +3,11 @@
 //! the resolver returned. The SDK gets a region and static credentials explicitly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_bedrockagentcore::config::{BehaviorVersion, Credentials, Region};
-use common::peers;
 use deputy::task::{Task, WatSource};
 use deputy::vault::{TokenVault, WatBinding};
 use deputy::verify::TokenVerifier;
@@ -19,6 +16,7 @@ use deputy_audit::pipeline::JsonLinesSink;
 use deputy_audit::{Finding, Pipeline, Rule};
 use deputy_core::audit::{AuditRecord, CredentialSource};
 use deputy_core::{Operation, TaskContext, TaskId, Trigger, UserId};
+use deputy_tests::process;
 use deputy_vault_local::{LocalVault, RunningVault, VaultConfig};
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -89,7 +87,7 @@ fn output(shared: &Shared) -> (Vec<AuditRecord>, Vec<Finding>, usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resolver_spans_through_rotel_become_matching_records() {
-    let rotel = peers::rotel();
+    let rotel = process::rotel();
 
     // The audit receiver.
     let shared: Shared = Arc::new(Mutex::new((
@@ -102,11 +100,11 @@ async fn resolver_spans_through_rotel_become_matching_records() {
     tokio::spawn(async move { axum::serve(listener, app).await });
 
     // The collector: OTLP/HTTP in, OTLP/HTTP (protobuf, gzip) out to the receiver.
-    let (grpc, http) = (peers::free_port(), peers::free_port());
+    let (grpc, http) = (process::free_port(), process::free_port());
     let dir =
         std::env::temp_dir().join(format!("deputy-audit-rotel-{}-{http}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let _collector = peers::spawn(
+    let _collector = process::spawn(
         Command::new(&rotel)
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .arg("start")
@@ -127,7 +125,7 @@ async fn resolver_spans_through_rotel_become_matching_records() {
             .arg("--log-file")
             .arg(dir.join("rotel.log")),
     );
-    peers::wait_for_port(http, "rotel").await;
+    process::wait_for_port(http, "rotel").await;
 
     let export =
         deputy::otel::otlp_layer_to(&format!("http://127.0.0.1:{http}/v1/traces")).unwrap();

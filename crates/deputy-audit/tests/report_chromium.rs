@@ -4,12 +4,12 @@
 
 mod common;
 
-use common::webdriver::Browser;
 use common::{fingerprint, line, resolve_span, set, span};
 use deputy_audit::pipeline::{JsonLinesSink, run_lines};
 use deputy_audit::{Finding, Pipeline};
 use deputy_core::attr;
 use deputy_core::audit::AuditRecord;
+use deputy_tests::webdriver::Browser;
 use serde_json::json;
 
 fn records_and_findings() -> (Vec<AuditRecord>, Vec<Finding>) {

@@ -1,9 +1,6 @@
 //! Builders for OTLP/JSON spans shaped like the resolver's.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
-pub mod peers;
-pub mod webdriver;
-
 use deputy_core::attr;
 use serde_json::{Value, json};
 
