@@ -1,8 +1,10 @@
 //! `deputy demo`, `deputy vault serve|token` and `deputy resolve` as processes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+use deputy_tests::process::{ChildGuard, free_port};
 
 fn deputy() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_deputy"));
@@ -57,21 +59,8 @@ fn the_demo_walks_every_step_and_prints_no_token() {
     }
 }
 
-struct Serve(Child);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve() -> (Serve, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+fn serve() -> (ChildGuard, String) {
+    let port = free_port();
     let child = deputy()
         .args(["vault", "serve", "--listen", &format!("127.0.0.1:{port}")])
         .stdout(Stdio::null())
@@ -84,7 +73,7 @@ fn serve() -> (Serve, String) {
         assert!(Instant::now() < deadline, "vault serve did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
-    (Serve(child), endpoint)
+    (ChildGuard(child), endpoint)
 }
 
 #[test]
@@ -222,11 +211,7 @@ fn serve_token_and_resolve_work_across_processes() {
 async fn resolve_waits_for_consent_through_its_own_return_url() {
     use std::io::{BufRead, BufReader};
     let (_serve, endpoint) = serve();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let return_url = format!("http://127.0.0.1:{port}/deputy/callback");
     let mut child = deputy()
         .args([
@@ -381,12 +366,8 @@ async fn gateway_simulate_runs_the_interceptor_between_agent_and_target() {
         format!("workload = \"deputy-agent\"\n[[target]]\nname = \"docs\"\nmode = \"passthrough\"\nissuer = \"{endpoint}/idp\"\njwks_uri = \"{endpoint}/idp/jwks\"\naudience = \"docs-mcp\"\n"),
     )
     .unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let _sim = Serve(
+    let port = free_port();
+    let _sim = ChildGuard(
         deputy()
             .args([
                 "gateway",

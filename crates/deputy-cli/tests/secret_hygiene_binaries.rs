@@ -12,13 +12,14 @@ use std::time::Duration;
 
 use deputy_tests::canary::Canary;
 use deputy_tests::moto::Moto;
+use deputy_tests::process::{free_port, wait_for_port};
 use deputy_tests::recording_proxy::RecordingProxy;
 use deputy_vault_local::config::DEVELOPMENT_TOML;
 use deputy_vault_local::pattern::SESSION_URI_PREFIX;
 use hygiene::steps::{audit, simulate_gateway};
 use hygiene::{
-    Outputs, contains, deputy, free_port, run, spawn_logged, sqlite_files, stop_and_collect,
-    store_canary, tail, unique, wait_for_port,
+    Outputs, contains, deputy, run, spawn_logged, sqlite_files, stop_and_collect, store_canary,
+    tail, unique,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

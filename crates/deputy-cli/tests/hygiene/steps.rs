@@ -6,8 +6,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use deputy_tests::canary::Canary;
+use deputy_tests::process::{free_port, wait_for_port};
 
-use super::{Outputs, deputy, free_port, spawn_logged, stop_and_collect, wait_for_port};
+use super::{Outputs, deputy, spawn_logged, stop_and_collect};
 
 /// `deputy gateway simulate` in front of a target that records the bearer tokens it receives.
 pub async fn simulate_gateway(
