@@ -2,35 +2,27 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_secretsmanager::config::Credentials;
 
-pub struct Moto {
-    child: Child,
-    pub endpoint: String,
-}
+use crate::process::{ChildGuard, INSTALL_HINT, free_port, repo_root};
 
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+pub struct Moto {
+    _child: ChildGuard,
+    pub endpoint: String,
 }
 
 fn binary() -> PathBuf {
     if let Some(path) = std::env::var_os("DEPUTY_MOTO_SERVER") {
         return PathBuf::from(path);
     }
-    let path = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../.peers/py/bin/moto_server"
-    ));
+    let path = repo_root().join(".peers/py/bin/moto_server");
     assert!(
         path.exists(),
-        "moto_server is not installed at {}: run scripts/peers/install.sh",
+        "moto_server is not installed at {}: {INSTALL_HINT} (or set DEPUTY_MOTO_SERVER)",
         path.display()
     );
     path
@@ -38,11 +30,7 @@ fn binary() -> PathBuf {
 
 impl Moto {
     pub async fn start() -> Moto {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let child = Command::new(binary())
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
@@ -50,7 +38,10 @@ impl Moto {
             .spawn()
             .expect("start moto_server (scripts/peers/install.sh installs it)");
         let endpoint = format!("http://127.0.0.1:{port}");
-        let moto = Moto { child, endpoint };
+        let moto = Moto {
+            _child: ChildGuard(child),
+            endpoint,
+        };
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Ok(r) = reqwest::get(format!("{}/moto-api/", moto.endpoint)).await
