@@ -3,6 +3,7 @@
 
 pub mod canary;
 pub mod chaos;
+pub mod jwks;
 pub mod moto;
 pub mod process;
 pub mod recording_proxy;

@@ -1,9 +1,10 @@
 use aws_sdk_bedrockagentcore::types::{Oauth2FlowType, SessionStatus, UserIdentifier};
+use deputy_tests::jwks::verify_with_jwks;
 use deputy_tests::webdriver::Browser;
 use deputy_vault_local::{LocalVault, VaultConfig};
 
 use crate::return_app::ReturnApp;
-use crate::support::{data_plane, verify_jwt};
+use crate::support::data_plane;
 
 #[tokio::test]
 async fn headless_chromium_completes_the_dev_idp_consent() {
@@ -60,7 +61,7 @@ async fn headless_chromium_completes_the_dev_idp_consent() {
         .unwrap();
     let done = request().session_uri(&session_uri).send().await.unwrap();
     let issuer = vault.idp_issuer();
-    let claims = verify_jwt(
+    let claims = verify_with_jwks(
         done.access_token().unwrap(),
         &format!("{issuer}/jwks"),
         &issuer,

@@ -5,6 +5,7 @@ use aws_sdk_bedrockagentcorecontrol::types::{
     CredentialProviderVendorType, CustomOauth2ProviderConfigInput, Oauth2Discovery,
     Oauth2ProviderConfigInput,
 };
+use deputy_tests::jwks::verify_with_jwks;
 use deputy_tests::process::{
     ChildGuard, INSTALL_HINT, free_port, repo_root, require_node, spawn, wait_until_up,
 };
@@ -13,7 +14,7 @@ use deputy_vault_local::config::InboundIssuerConfig;
 use deputy_vault_local::{LocalVault, VaultConfig};
 
 use crate::return_app::ReturnApp;
-use crate::support::{control_plane, data_plane, verify_jwt};
+use crate::support::{control_plane, data_plane};
 
 const RESOURCE: &str = "https://api.deputy.test";
 
@@ -90,7 +91,7 @@ async fn vault_brokers_client_credentials_and_authorization_code_against_oidc_pr
         .send()
         .await
         .unwrap();
-    let claims = verify_jwt(m2m.access_token().unwrap(), &jwks, &issuer).await;
+    let claims = verify_with_jwks(m2m.access_token().unwrap(), &jwks, &issuer).await;
     assert_eq!(
         (claims["client_id"].as_str(), claims["aud"].as_str()),
         (Some("deputy-vault"), Some(RESOURCE))
@@ -156,7 +157,7 @@ async fn vault_brokers_client_credentials_and_authorization_code_against_oidc_pr
         .await
         .unwrap();
     let done = request().session_uri(session_uri).send().await.unwrap();
-    let claims = verify_jwt(done.access_token().unwrap(), &jwks, &issuer).await;
+    let claims = verify_with_jwks(done.access_token().unwrap(), &jwks, &issuer).await;
     assert_eq!(claims["sub"], "dana");
     assert_eq!(claims["aud"], RESOURCE);
     vault.shutdown().await;

@@ -1,20 +1,4 @@
-//! Suite-specific helpers: checking the vault's JWTs and SDK clients pointed at the local vault.
-
-pub async fn verify_jwt(token: &str, jwks_url: &str, issuer: &str) -> serde_json::Value {
-    let jwks: jsonwebtoken::jwk::JwkSet =
-        reqwest::get(jwks_url).await.unwrap().json().await.unwrap();
-    let header = jsonwebtoken::decode_header(token).unwrap();
-    let jwk = jwks
-        .find(header.kid.as_deref().unwrap())
-        .expect("kid in JWKS");
-    let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
-    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
-    validation.set_issuer(&[issuer]);
-    validation.validate_aud = false;
-    jsonwebtoken::decode::<serde_json::Value>(token, &key, &validation)
-        .unwrap()
-        .claims
-}
+//! SDK clients pointed at the local vault, with the static test credentials.
 
 pub fn data_plane(endpoint: &str) -> aws_sdk_bedrockagentcore::Client {
     use aws_sdk_bedrockagentcore::config::{BehaviorVersion, Credentials, Region};

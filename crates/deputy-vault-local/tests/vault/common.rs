@@ -1,5 +1,6 @@
 use aws_sdk_bedrockagentcore::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_bedrockagentcore::types::Oauth2FlowType;
+use deputy_tests::jwks::verify_with_jwks;
 use deputy_vault_local::{LocalVault, RunningVault, VaultConfig};
 use serde_json::Value;
 
@@ -98,23 +99,6 @@ pub fn token_request(
         .resource_credential_provider_name(provider)
         .scopes("repo:read")
         .oauth2_flow(flow)
-}
-
-/// Verifies a JWT against the JWKS at `jwks_url` (signature and issuer) and returns its claims.
-pub async fn verify_with_jwks(token: &str, jwks_url: &str, issuer: &str) -> Value {
-    let jwks: jsonwebtoken::jwk::JwkSet =
-        reqwest::get(jwks_url).await.unwrap().json().await.unwrap();
-    let header = jsonwebtoken::decode_header(token).unwrap();
-    let jwk = jwks
-        .find(header.kid.as_deref().unwrap())
-        .expect("kid in JWKS");
-    let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
-    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
-    validation.set_issuer(&[issuer]);
-    validation.validate_aud = false;
-    jsonwebtoken::decode::<Value>(token, &key, &validation)
-        .unwrap()
-        .claims
 }
 
 pub async fn verify_dev_token(vault: &RunningVault, token: &str) -> Value {
