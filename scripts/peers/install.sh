@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the real peers that deputy-vault-local's tests run against. Idempotent.
+# Installs the real third-party peers the workspace's tests run against. Idempotent.
 #
 #   - chromium + chromedriver (Debian packages `chromium` and `chromium-driver`, via apt-get;
 #     `apt-get update` runs only when the packages are not known to apt yet)
@@ -11,8 +11,9 @@
 #     same venv, for the audit pipeline's collector test
 #
 # Apart from apt, nothing is written outside the repository (the npm cache lives in
-# <repo>/.peers/npm-cache). Tests find the peers at these paths, or through the environment
-# variables DEPUTY_CHROMIUM, DEPUTY_CHROMEDRIVER and DEPUTY_NODE.
+# <repo>/.peers/npm-cache). Tests find the peers at these paths (tests/src/process.rs in the
+# deputy-tests crate does the lookup), or through the environment variables DEPUTY_CHROMIUM,
+# DEPUTY_CHROMEDRIVER, DEPUTY_NODE, DEPUTY_ROTEL and DEPUTY_MOTO_SERVER.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
