@@ -4,10 +4,14 @@
 //! secret serves it and how to read it. Whether the fallback is switched on at all is a
 //! deployment flag (`DEPUTY_FALLBACK=secrets-manager`), not part of the table.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
-use super::error::Problem;
+use super::Rule;
+use super::error::{Problem, line_col};
 use super::schema::{FallbackEntry, FallbackShapeName};
+use crate::Integration;
 
 /// How the secret's value holds the token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -124,6 +128,57 @@ fn is_role_arn(arn: &str) -> bool {
             && account.len() == 12
             && account.bytes().all(|b| b.is_ascii_digit())
             && resource.strip_prefix("role/").is_some_and(|name| !name.is_empty()))
+}
+
+/// Compiles `[fallback.*]`, and checks that every rule allowing the fallback has a secret for
+/// each integration it covers and that no secret is configured that no rule allows.
+pub(super) fn compile_all(
+    entries: BTreeMap<String, toml::Spanned<FallbackEntry>>,
+    rules: &[Rule],
+    integrations: &[Integration],
+    text: &str,
+    problems: &mut Vec<Problem>,
+) -> BTreeMap<Integration, FallbackSecret> {
+    let mut secrets = BTreeMap::new();
+    for (name, spanned) in entries {
+        let line = line_col(text, spanned.span().start).0;
+        let integration = match name.parse::<Integration>() {
+            Ok(i) => i,
+            Err(e) => {
+                problems.push(Problem {
+                    line: Some(line),
+                    message: format!("fallback.{name}: {e}"),
+                });
+                continue;
+            }
+        };
+        let allowed = rules
+            .iter()
+            .any(|r| r.decision.secrets_manager_fallback && r.integrations.matches(&integration));
+        if !allowed {
+            problems.push(Problem {
+                line: Some(line),
+                message: format!("fallback.{name}: no rule allows the fallback for {name}; set secrets_manager_fallback = true on a rule, or remove this secret"),
+            });
+        }
+        if let Some(secret) = compile(&name, spanned.into_inner(), line, problems) {
+            secrets.insert(integration, secret);
+        }
+    }
+    for rule in rules.iter().filter(|r| r.decision.secrets_manager_fallback) {
+        for integration in integrations.iter().filter(|i| rule.integrations.matches(i)) {
+            if !secrets.contains_key(integration) {
+                problems.push(Problem {
+                    line: Some(rule.line),
+                    message: format!(
+                        "rule {:?} allows the Secrets Manager fallback for {integration}, but [fallback.{integration}] names no secret",
+                        rule.id
+                    ),
+                });
+            }
+        }
+    }
+    secrets
 }
 
 #[cfg(test)]

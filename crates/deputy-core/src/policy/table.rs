@@ -131,7 +131,7 @@ impl PolicyTable {
         }
         let integrations = universe(&rules);
         let fallback_secrets =
-            compile_fallbacks(file.fallback, &rules, &integrations, text, &mut problems);
+            fallback::compile_all(file.fallback, &rules, &integrations, text, &mut problems);
         if problems.is_empty() {
             check_rules_against_cells(&rules, &integrations, &mut problems);
             check_coverage(&rules, &integrations, &file.features, &mut problems);
@@ -337,57 +337,6 @@ impl PolicyTable {
             trail,
         }
     }
-}
-
-/// Compiles `[fallback.*]`, and checks that every rule allowing the fallback has a secret for
-/// each integration it covers and that no secret is configured that no rule allows.
-fn compile_fallbacks(
-    entries: BTreeMap<String, toml::Spanned<super::schema::FallbackEntry>>,
-    rules: &[Rule],
-    integrations: &[Integration],
-    text: &str,
-    problems: &mut Vec<Problem>,
-) -> BTreeMap<Integration, FallbackSecret> {
-    let mut secrets = BTreeMap::new();
-    for (name, spanned) in entries {
-        let line = line_col(text, spanned.span().start).0;
-        let integration = match name.parse::<Integration>() {
-            Ok(i) => i,
-            Err(e) => {
-                problems.push(Problem {
-                    line: Some(line),
-                    message: format!("fallback.{name}: {e}"),
-                });
-                continue;
-            }
-        };
-        let allowed = rules
-            .iter()
-            .any(|r| r.decision.secrets_manager_fallback && r.integrations.matches(&integration));
-        if !allowed {
-            problems.push(Problem {
-                line: Some(line),
-                message: format!("fallback.{name}: no rule allows the fallback for {name}; set secrets_manager_fallback = true on a rule, or remove this secret"),
-            });
-        }
-        if let Some(secret) = fallback::compile(&name, spanned.into_inner(), line, problems) {
-            secrets.insert(integration, secret);
-        }
-    }
-    for rule in rules.iter().filter(|r| r.decision.secrets_manager_fallback) {
-        for integration in integrations.iter().filter(|i| rule.integrations.matches(i)) {
-            if !secrets.contains_key(integration) {
-                problems.push(Problem {
-                    line: Some(rule.line),
-                    message: format!(
-                        "rule {:?} allows the Secrets Manager fallback for {integration}, but [fallback.{integration}] names no secret",
-                        rule.id
-                    ),
-                });
-            }
-        }
-    }
-    secrets
 }
 
 fn no_rule(integration: &Integration, trigger: TriggerKind, operation: Operation) -> NoRule {
