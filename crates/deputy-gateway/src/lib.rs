@@ -20,5 +20,7 @@ pub mod agent;
 pub mod config;
 pub mod event;
 mod interceptor;
+mod setup;
 
-pub use interceptor::{Interceptor, SetupError};
+pub use interceptor::Interceptor;
+pub use setup::SetupError;
