@@ -288,7 +288,7 @@ mod tests {
     fn a_token_used_as_a_name_inside_a_nested_list_is_found() {
         use crate::span::{AttrValue, Attribute, Span};
         let nested = AttrValue::KvList(vec![Attribute {
-            key: "ghp_0123456789abcdefABCDEF0123456789abcd".into(),
+            key: "ghp_TestOnlyNestedNameNotARealToken00000".into(),
             value: AttrValue::Int(1),
         }]);
         let span = Span {
