@@ -140,7 +140,7 @@ async fn start(state: &AppState, request: &TokenRequest, return_url: String) -> 
         ),
         ("code_challenge_method".to_string(), "S256".to_string()),
     ];
-    extend_params(&mut params, request, &[]);
+    extend_params(&mut params, request, &request.scopes, &[]);
     let mut url = url::Url::parse(&server.authorization_endpoint).map_err(|_| {
         ApiError::validation("The provider's authorization endpoint is not a valid URL")
     })?;

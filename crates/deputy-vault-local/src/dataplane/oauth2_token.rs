@@ -178,15 +178,17 @@ pub async fn handler(State(state): State<Arc<AppState>>, body: Bytes) -> ApiResu
     Ok(Json(response))
 }
 
-/// Adds `scope`, `resource`, `audience` and custom parameters (which never override the
-/// standard ones already present, except those listed in `overridable`).
+/// Adds `scope` (from `scopes`, which is the request's own or, for an actor token, another
+/// set), `resource`, `audience` and custom parameters (which never override the standard ones
+/// already present, except those listed in `overridable`).
 pub fn extend_params(
     params: &mut Vec<(String, String)>,
     request: &TokenRequest,
+    scopes: &[String],
     overridable: &[&str],
 ) {
-    if !request.scopes.is_empty() {
-        params.push(("scope".into(), request.scopes.join(" ")));
+    if !scopes.is_empty() {
+        params.push(("scope".into(), scopes.join(" ")));
     }
     for r in &request.resources {
         params.push(("resource".into(), r.clone()));
@@ -221,11 +223,7 @@ pub async fn client_credentials(
 ) -> ApiResult<TokenResponse> {
     let server = state.auth_server(&request.provider).await?;
     let mut params = vec![("grant_type".to_string(), "client_credentials".to_string())];
-    let scoped = TokenRequest {
-        scopes: scopes.to_vec(),
-        ..clone_request(request)
-    };
-    extend_params(&mut params, &scoped, &[]);
+    extend_params(&mut params, request, scopes, &[]);
     request_token(
         &state.http,
         &request.provider,
@@ -235,21 +233,6 @@ pub async fn client_credentials(
         "Client credentials request",
     )
     .await
-}
-
-fn clone_request(r: &TokenRequest) -> TokenRequest {
-    TokenRequest {
-        wat: r.wat.clone(),
-        provider: r.provider.clone(),
-        scopes: r.scopes.clone(),
-        session_uri: r.session_uri.clone(),
-        return_url: r.return_url.clone(),
-        force: r.force,
-        custom_parameters: r.custom_parameters.clone(),
-        custom_state: r.custom_state.clone(),
-        resources: r.resources.clone(),
-        audiences: r.audiences.clone(),
-    }
 }
 
 async fn m2m(state: &AppState, request: &TokenRequest) -> ApiResult<Value> {

@@ -50,7 +50,12 @@ pub async fn exchange(state: &AppState, request: &TokenRequest) -> ApiResult<Val
             params.push(("assertion".into(), subject.expose().to_owned()));
         }
     }
-    extend_params(&mut params, request, &["subject_token_type"]);
+    extend_params(
+        &mut params,
+        request,
+        &request.scopes,
+        &["subject_token_type"],
+    );
     let auth = if config.no_client {
         ClientAuth::None
     } else {
