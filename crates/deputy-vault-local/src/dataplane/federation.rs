@@ -28,7 +28,7 @@ pub async fn get_token(state: &AppState, request: &TokenRequest) -> ApiResult<Va
             "You must register and use at least one ResourceOauth2ReturnUrl on your workload identity to use this flow",
         ));
     }
-    let return_url = request.return_url.clone().ok_or_else(|| {
+    let return_url = request.body.return_url.clone().ok_or_else(|| {
         ApiError::validation("You must provide a ResourceOauth2ReturnUrl to proceed with this flow")
     })?;
     if !return_url_allowed(&workload.return_urls, &return_url) {
@@ -40,10 +40,10 @@ pub async fn get_token(state: &AppState, request: &TokenRequest) -> ApiResult<Va
         &workload.name,
         Some(&user_key),
         &request.provider.name,
-        &request.scopes,
+        &request.body.scopes,
     );
-    if !request.force {
-        if let Some(uri) = &request.session_uri {
+    if !request.body.force {
+        if let Some(uri) = &request.body.session_uri {
             return poll(state, request, uri, &user_key);
         }
         if let Some(token) = load_token(state, &key)? {
@@ -140,7 +140,7 @@ async fn start(state: &AppState, request: &TokenRequest, return_url: String) -> 
         ),
         ("code_challenge_method".to_string(), "S256".to_string()),
     ];
-    extend_params(&mut params, request, &request.scopes, &[]);
+    extend_params(&mut params, request, &request.body.scopes, &[]);
     let mut url = url::Url::parse(&server.authorization_endpoint).map_err(|_| {
         ApiError::validation("The provider's authorization endpoint is not a valid URL")
     })?;
@@ -151,9 +151,9 @@ async fn start(state: &AppState, request: &TokenRequest, return_url: String) -> 
         workload: request.wat.workload.clone(),
         user: request.wat.user.clone(),
         provider: request.provider.name.clone(),
-        scopes: request.scopes.clone(),
+        scopes: request.body.scopes.clone(),
         return_url,
-        custom_state: request.custom_state.clone().map(Sensitive::new),
+        custom_state: request.body.custom_state.clone().map(Sensitive::new),
         authorization_url: Sensitive::new(url.to_string()),
         code_verifier: Sensitive::new(verifier),
         code: None,

@@ -26,28 +26,15 @@ pub const PROVIDER_NAME: StringRule = StringRule::pattern(1, 128, Pattern::Provi
 /// `sessionUri`.
 pub const SESSION_URI: StringRule = StringRule::pattern(1, 1024, Pattern::SessionUri);
 
-/// A validated GetResourceOauth2Token request (no `Debug`: it holds sensitive members).
+/// A validated GetResourceOauth2Token request: the body, with its WAT opened and its
+/// provider looked up (no `Debug`: it holds sensitive members).
 pub struct TokenRequest {
     /// The opened WAT.
     pub wat: WatClaims,
     /// The provider.
     pub provider: Provider,
-    /// `scopes`.
-    pub scopes: Vec<String>,
-    /// `sessionUri`.
-    pub session_uri: Option<String>,
-    /// `resourceOauth2ReturnUrl`.
-    pub return_url: Option<String>,
-    /// `forceAuthentication`.
-    pub force: bool,
-    /// `customParameters`.
-    pub custom_parameters: Vec<(String, String)>,
-    /// `customState`.
-    pub custom_state: Option<String>,
-    /// `resources`.
-    pub resources: Vec<String>,
-    /// `audiences`.
-    pub audiences: Vec<String>,
+    /// The validated body (scopes, session, return URL, custom parameters, …).
+    pub body: TokenRequestBody,
 }
 
 /// The `oauth2Flow` member.
@@ -158,19 +145,13 @@ pub async fn handler(State(state): State<Arc<AppState>>, body: Bytes) -> ApiResu
     let wat = wat::open(state.store.key(), body.wat.expose())?;
     state.workload(&wat.workload)?;
     let provider = state.provider(&body.provider_name)?;
+    let flow = body.flow;
     let request = TokenRequest {
         wat,
         provider,
-        scopes: body.scopes,
-        session_uri: body.session_uri,
-        return_url: body.return_url,
-        force: body.force,
-        custom_parameters: body.custom_parameters,
-        custom_state: body.custom_state,
-        resources: body.resources,
-        audiences: body.audiences,
+        body,
     };
-    let response = match body.flow {
+    let response = match flow {
         Oauth2Flow::M2m => m2m(&state, &request).await?,
         Oauth2Flow::UserFederation => federation::get_token(&state, &request).await?,
         Oauth2Flow::OnBehalfOf => obo::exchange(&state, &request).await?,
@@ -190,13 +171,13 @@ pub fn extend_params(
     if !scopes.is_empty() {
         params.push(("scope".into(), scopes.join(" ")));
     }
-    for r in &request.resources {
+    for r in &request.body.resources {
         params.push(("resource".into(), r.clone()));
     }
-    for a in &request.audiences {
+    for a in &request.body.audiences {
         params.push(("audience".into(), a.clone()));
     }
-    for (k, v) in &request.custom_parameters {
+    for (k, v) in &request.body.custom_parameters {
         if overridable.contains(&k.as_str()) {
             params.retain(|(existing, _)| existing != k);
         } else if params.iter().any(|(existing, _)| existing == k) {
@@ -240,14 +221,14 @@ async fn m2m(state: &AppState, request: &TokenRequest) -> ApiResult<Value> {
         &request.wat.workload,
         None,
         &request.provider.name,
-        &request.scopes,
+        &request.body.scopes,
     );
-    if !request.force
+    if !request.body.force
         && let Some(token) = load_token(state, &key)?.filter(VaultToken::usable)
     {
         return Ok(json!({ "accessToken": token.access_token.expose() }));
     }
-    let response = client_credentials(state, request, &request.scopes).await?;
+    let response = client_credentials(state, request, &request.body.scopes).await?;
     let token = to_vault_token(response);
     save_token(state, &key, &token)?;
     tracing::info!(workload = %request.wat.workload, provider = %request.provider.name, "M2M token issued");

@@ -53,7 +53,7 @@ pub async fn exchange(state: &AppState, request: &TokenRequest) -> ApiResult<Val
     extend_params(
         &mut params,
         request,
-        &request.scopes,
+        &request.body.scopes,
         &["subject_token_type"],
     );
     let auth = if config.no_client {
