@@ -29,14 +29,17 @@
 //! assert_eq!(record["correlation"]["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
 //! ```
 
+pub mod chain_json;
 pub mod finding;
 pub mod hygiene;
 pub mod invariants;
+pub mod json_text;
 pub mod otlp_json;
 pub mod otlp_proto;
 pub mod pipeline;
 pub mod receiver;
 pub mod record;
+pub mod record_json;
 pub mod report;
 pub mod span;
 

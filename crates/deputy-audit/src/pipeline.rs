@@ -2,7 +2,7 @@
 //! others.
 
 use std::collections::BTreeMap;
-use std::io::{self, BufRead, Write};
+use std::io::{self, BufRead};
 
 use deputy_core::audit::AuditRecord;
 use serde::Serialize;
@@ -13,6 +13,10 @@ use crate::invariants::InvariantChecker;
 use crate::otlp_json::{self, JsonDecodeError};
 use crate::record::{self, Resolution, SpanError};
 use crate::span::Span;
+
+pub use sink::{JsonLinesSink, Sink, write_batch};
+
+mod sink;
 
 /// Input that could not be read; the rest of the input is still processed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -163,28 +167,42 @@ impl Pipeline {
         line: Option<u64>,
         batch: &mut Batch,
     ) -> Result<(), JsonDecodeError> {
-        let mark = (
-            batch.records.len(),
-            batch.findings.len(),
-            batch.errors.len(),
-        );
-        let stats = self.stats.clone();
+        let mark = Mark {
+            records: batch.records.len(),
+            findings: batch.findings.len(),
+            errors: batch.errors.len(),
+            stats: self.stats.clone(),
+        };
+        self.checker.begin();
+        // The fast scanner first; when it gives up, undo what its spans did and let serde_json
+        // (the reference decoder) read the document or report the error.
+        if otlp_json::scan_each(text, |span| self.span(span, line, batch)).is_ok() {
+            self.checker.commit();
+            self.count(batch, mark.findings, mark.errors);
+            return Ok(());
+        }
+        self.undo(&mark, batch);
         self.checker.begin();
         match otlp_json::decode_each(text, |span| self.span(span, line, batch)) {
             Ok(()) => {
                 self.checker.commit();
-                self.count(batch, mark.1, mark.2);
+                self.count(batch, mark.findings, mark.errors);
                 Ok(())
             }
             Err(source) => {
-                self.checker.rollback();
-                self.stats = stats;
-                batch.records.truncate(mark.0);
-                batch.findings.truncate(mark.1);
-                batch.errors.truncate(mark.2);
+                self.undo(&mark, batch);
                 Err(source)
             }
         }
+    }
+
+    /// Undoes everything since `mark` (records, findings, errors, counts, fingerprints seen).
+    fn undo(&mut self, mark: &Mark, batch: &mut Batch) {
+        self.checker.rollback();
+        self.stats.clone_from(&mark.stats);
+        batch.records.truncate(mark.records);
+        batch.findings.truncate(mark.findings);
+        batch.errors.truncate(mark.errors);
     }
 
     /// Processes decoded spans (from one line, or one OTLP/HTTP request when `line` is `None`).
@@ -251,88 +269,12 @@ impl Pipeline {
     }
 }
 
-/// Where [`run_lines`] puts its output.
-pub trait Sink {
-    /// One record.
-    fn record(&mut self, record: &AuditRecord) -> io::Result<()>;
-    /// One finding.
-    fn finding(&mut self, finding: &Finding) -> io::Result<()>;
-    /// One skipped line or span.
-    fn error(&mut self, error: &IngestError) -> io::Result<()>;
-    /// Makes everything written so far durable (called after each receiver request).
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Writes records and findings as JSON lines to two writers and keeps the errors.
-#[derive(Debug)]
-pub struct JsonLinesSink<R, F> {
-    /// Records go here.
-    pub records: R,
-    /// Findings go here.
-    pub findings: F,
-    /// Errors collected so far.
-    pub errors: Vec<IngestError>,
-    /// One record or finding is serialised here, then written with one call.
-    line: Vec<u8>,
-}
-
-impl<R: Write, F: Write> JsonLinesSink<R, F> {
-    /// A sink writing to `records` and `findings`.
-    pub fn new(records: R, findings: F) -> Self {
-        JsonLinesSink {
-            records,
-            findings,
-            errors: Vec::new(),
-            line: Vec::with_capacity(1024),
-        }
-    }
-}
-
-impl<R: Write, F: Write> Sink for JsonLinesSink<R, F> {
-    fn record(&mut self, record: &AuditRecord) -> io::Result<()> {
-        write_json_line(&mut self.line, &mut self.records, record)
-    }
-
-    fn finding(&mut self, finding: &Finding) -> io::Result<()> {
-        write_json_line(&mut self.line, &mut self.findings, finding)
-    }
-
-    fn error(&mut self, error: &IngestError) -> io::Result<()> {
-        self.errors.push(error.clone());
-        Ok(())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.records.flush()?;
-        self.findings.flush()
-    }
-}
-
-fn write_json_line(
-    buffer: &mut Vec<u8>,
-    out: &mut impl Write,
-    value: &impl Serialize,
-) -> io::Result<()> {
-    buffer.clear();
-    serde_json::to_writer(&mut *buffer, value)?;
-    buffer.push(b'\n');
-    out.write_all(buffer)
-}
-
-/// Writes a batch to a sink.
-pub fn write_batch(batch: &Batch, sink: &mut impl Sink) -> io::Result<()> {
-    for record in &batch.records {
-        sink.record(record)?;
-    }
-    for finding in &batch.findings {
-        sink.finding(finding)?;
-    }
-    for error in &batch.errors {
-        sink.error(error)?;
-    }
-    Ok(())
+/// What a batch and the counts were before a document was read.
+struct Mark {
+    records: usize,
+    findings: usize,
+    errors: usize,
+    stats: Stats,
 }
 
 /// Reads OTLP/JSON lines (a collector file exporter's output, a file or stdin) to the end.

@@ -6,7 +6,6 @@
 
 use std::str::FromStr;
 
-use deputy_core::actor::{AssertedChain, ObservedDelegation};
 use deputy_core::attr;
 use deputy_core::audit::{
     AuditRecord, ConsentOutcome, Correlation, CredentialSource, SCHEMA, TokenFingerprint,
@@ -15,6 +14,7 @@ use deputy_core::{Integration, Operation, RepoRef, TaskId, TraceId, UserId};
 use serde::Deserialize;
 use serde::de::IntoDeserializer;
 
+use crate::chain_json;
 use crate::span::{AttrValue, Span};
 
 /// What one span means to the audit pipeline.
@@ -82,20 +82,23 @@ pub fn resolution(span: &Span<'_>) -> Result<Resolution, SpanError> {
     let source = reader.parse(attr::SOURCE, source, |s| {
         CredentialSource::from_name(s).ok_or_else(|| "not a known credential source".to_owned())
     })?;
+    // Each attribute is checked in the record's member order, so the first error reported
+    // stays the same.
+    let task_id = reader.required(Slot::TaskId, |s| TaskId::new(s).map_err(|e| e.to_string()))?;
+    let user_id = reader.optional(Slot::UserId, |s| {
+        UserId::parse(s).map_err(|e| e.to_string())
+    })?;
     let correlation = Correlation {
-        task_id: reader.required(Slot::TaskId, |s| TaskId::new(s).map_err(|e| e.to_string()))?,
-        user_id: reader.optional(Slot::UserId, |s| {
-            UserId::parse(s).map_err(|e| e.to_string())
-        })?,
+        task_id,
         repo: reader.optional(Slot::Repo, |s| {
             RepoRef::from_str(s).map_err(|e| e.to_string())
         })?,
         trace_id: TraceId::new(&span.trace_id).ok(),
         session_id: attrs.str(Slot::SessionId).map(str::to_owned),
+        user_id,
     };
     let record = AuditRecord {
         schema: SCHEMA.to_owned(),
-        correlation,
         integration: reader.required(Slot::Integration, |s| {
             Integration::from_str(s).map_err(|e| e.to_string())
         })?,
@@ -111,18 +114,19 @@ pub fn resolution(span: &Span<'_>) -> Result<Resolution, SpanError> {
             ConsentOutcome::from_name(s).ok_or_else(|| "not a known consent outcome".to_owned())
         })?,
         token_fingerprint: reader.optional(Slot::TokenFingerprint, fingerprint)?,
+        // The chain usually names the span's user: that id is cloned, not parsed again.
         asserted_chain: reader.optional(Slot::ActorChainAsserted, |s| {
-            serde_json::from_str::<AssertedChain>(s).map_err(|e| e.to_string())
+            chain_json::asserted_chain(s, correlation.user_id.as_ref())
         })?,
-        observed_delegation: reader.optional(Slot::ActorChainObserved, |s| {
-            serde_json::from_str::<ObservedDelegation>(s).map_err(|e| e.to_string())
-        })?,
+        observed_delegation: reader
+            .optional(Slot::ActorChainObserved, chain_json::observed_delegation)?,
         resolved_at_ms: span.end_unix_nano / 1_000_000,
         expires_at: match attrs.get(Slot::TokenExpiresAt) {
             Some(AttrValue::Int(i)) => u64::try_from(*i).ok(),
             Some(AttrValue::Str(s)) => s.parse().ok(),
             _ => None,
         },
+        correlation,
     };
     Ok(Resolution::Issued(Box::new(record)))
 }

@@ -1,0 +1,304 @@
+//! The fast OTLP/JSON scanner: reads an `ExportTraceServiceRequest` byte by byte into the same
+//! scratch [`Span`] that the `serde_json` decoder ([`super::decode_each`]) fills, without serde.
+//!
+//! It mirrors the serde decoder member for member (the same member names, `null` where the
+//! serde decoder takes it, duplicates handled the same way, unknown members skipped), and
+//! gives up ([`NotScanned`]) on anything the serde decoder would reject and on the few things
+//! it leaves to `serde_json` (escaped keys, lone surrogates, `arrayValue` written as an array,
+//! nesting deeper than 100). A caller then decodes the document with `serde_json`, which is
+//! the reference: it yields the spans, or the error with its line and column.
+
+use std::borrow::Cow;
+
+use super::cursor::{Cursor, Number, Scan};
+use super::{Level, lower_hex};
+use crate::span::{AttrValue, Attribute, Span};
+
+pub use super::cursor::NotScanned;
+
+/// Scans one OTLP/JSON `ExportTraceServiceRequest`, calling `on_span` with each span as soon
+/// as it is read (a scratch span, overwritten for the next one, as with
+/// [`super::decode_each`]). When it gives up, `on_span` may already have seen some spans: the
+/// caller undoes what it did with them and decodes the document with
+/// [`super::decode_each`], which yields exactly the spans this scanner yields for every
+/// document it accepts, and the error for every document it rejects.
+///
+/// ```
+/// use deputy_audit::otlp_json::{decode_each, scan_each};
+/// let text = r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"a"},{"name":"b"}]}]}]}"#;
+/// let mut names = Vec::new();
+/// scan_each(text, |span| names.push(span.name.to_string())).unwrap();
+/// assert_eq!(names, ["a", "b"]);
+/// // Escaped member names are left to serde_json, which decodes them.
+/// let escaped = r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"n\u0061me":"c"}]}]}]}"#;
+/// assert!(scan_each(escaped, |_| {}).is_err());
+/// decode_each(escaped, |span| assert_eq!(span.name, "c")).unwrap();
+/// ```
+pub fn scan_each<'a>(text: &'a str, mut on_span: impl FnMut(&Span<'a>)) -> Result<(), NotScanned> {
+    let mut scanner = Scanner {
+        cursor: Cursor::new(text),
+        scratch: Span {
+            trace_id: Cow::Borrowed(""),
+            span_id: Cow::Borrowed(""),
+            name: Cow::Borrowed(""),
+            end_unix_nano: 0,
+            attributes: Vec::new(),
+        },
+    };
+    scanner.members(Level::Request, &mut on_span)?;
+    scanner.cursor.end()
+}
+
+struct Scanner<'a> {
+    cursor: Cursor<'a>,
+    scratch: Span<'a>,
+}
+
+impl<'a> Scanner<'a> {
+    /// One object of the envelope: only the member leading to spans is read.
+    fn members(&mut self, level: Level, on_span: &mut impl FnMut(&Span<'a>)) -> Scan<()> {
+        let (member, child) = level.child();
+        let c = &mut self.cursor;
+        c.open(b'{')?;
+        if c.close_if_empty(b'}') {
+            return Ok(());
+        }
+        loop {
+            if self.cursor.known_key(&[member])?.is_some() {
+                self.elements(child, on_span)?;
+            } else {
+                self.cursor.skip_value()?;
+            }
+            if !self.cursor.next_or_close(b'}')? {
+                return Ok(());
+            }
+        }
+    }
+
+    /// One array of the envelope (`null` is an empty one): objects of the next level, or spans.
+    fn elements(&mut self, child: Option<Level>, on_span: &mut impl FnMut(&Span<'a>)) -> Scan<()> {
+        let c = &mut self.cursor;
+        if c.literal("null") {
+            return Ok(());
+        }
+        c.open(b'[')?;
+        if c.close_if_empty(b']') {
+            return Ok(());
+        }
+        loop {
+            match child {
+                Some(level) => self.members(level, on_span)?,
+                None => {
+                    span(&mut self.cursor, &mut self.scratch)?;
+                    on_span(&self.scratch);
+                }
+            }
+            if !self.cursor.next_or_close(b']')? {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// One span object into the scratch span.
+fn span<'a>(c: &mut Cursor<'a>, span: &mut Span<'a>) -> Scan<()> {
+    // The previous span's escaped strings are kept for this one's.
+    for text in [&mut span.trace_id, &mut span.span_id, &mut span.name] {
+        c.recycle(std::mem::take(text));
+    }
+    for attribute in span.attributes.drain(..) {
+        c.recycle(attribute.key);
+        if let AttrValue::Str(text) | AttrValue::Bytes(text) = attribute.value {
+            c.recycle(text);
+        }
+    }
+    span.end_unix_nano = 0;
+    c.open(b'{')?;
+    if c.close_if_empty(b'}') {
+        return Ok(());
+    }
+    const KEYS: [&str; 5] = ["traceId", "spanId", "name", "endTimeUnixNano", "attributes"];
+    loop {
+        match c.known_key(&KEYS)? {
+            Some(0) => span.trace_id = lower_hex(c.string()?),
+            Some(1) => span.span_id = lower_hex(c.string()?),
+            Some(2) => span.name = c.string()?,
+            Some(3) => {
+                let value = integer(c)?;
+                span.end_unix_nano = in_range(c, u64::try_from(value).ok())?;
+            }
+            Some(4) => attributes(c, &mut span.attributes)?,
+            _ => c.skip_value()?,
+        }
+        if !c.next_or_close(b'}')? {
+            return Ok(());
+        }
+    }
+}
+
+/// A `KeyValue` list appended to `out` (`null` is an empty one).
+fn attributes<'a>(c: &mut Cursor<'a>, out: &mut Vec<Attribute<'a>>) -> Scan<()> {
+    if c.literal("null") {
+        return Ok(());
+    }
+    c.open(b'[')?;
+    if c.close_if_empty(b']') {
+        return Ok(());
+    }
+    loop {
+        out.push(key_value(c)?);
+        if !c.next_or_close(b']')? {
+            return Ok(());
+        }
+    }
+}
+
+/// One `KeyValue` object; `key` is required, the last of repeated members counts.
+fn key_value<'a>(c: &mut Cursor<'a>) -> Scan<Attribute<'a>> {
+    let mut key = None;
+    let mut value = AttrValue::Empty;
+    c.open(b'{')?;
+    if !c.close_if_empty(b'}') {
+        loop {
+            match c.known_key(&["key", "value"])? {
+                Some(0) => key = Some(c.string()?),
+                Some(1) => value = any_value(c)?,
+                _ => c.skip_value()?,
+            }
+            if !c.next_or_close(b'}')? {
+                break;
+            }
+        }
+    }
+    match key {
+        Some(key) => Ok(Attribute { key, value }),
+        None => c.fail(),
+    }
+}
+
+/// An `AnyValue` object (`null` and `{}` are empty); the last known member counts.
+fn any_value<'a>(c: &mut Cursor<'a>) -> Scan<AttrValue<'a>> {
+    let mut value = AttrValue::Empty;
+    if c.literal("null") {
+        return Ok(value);
+    }
+    c.open(b'{')?;
+    if c.close_if_empty(b'}') {
+        return Ok(value);
+    }
+    const KINDS: [&str; 7] = [
+        "stringValue",
+        "intValue",
+        "boolValue",
+        "doubleValue",
+        "bytesValue",
+        "arrayValue",
+        "kvlistValue",
+    ];
+    loop {
+        match c.known_key(&KINDS)? {
+            Some(0) => value = AttrValue::Str(c.string()?),
+            Some(1) => {
+                let int = integer(c)?;
+                value = AttrValue::Int(in_range(c, i64::try_from(int).ok())?);
+            }
+            Some(2) => value = AttrValue::Bool(boolean(c)?),
+            Some(3) => value = AttrValue::Double(double(c)?),
+            Some(4) => value = AttrValue::Bytes(c.string()?),
+            Some(5) => value = AttrValue::Array(array_value(c)?),
+            Some(6) => value = AttrValue::KvList(kvlist_value(c)?),
+            _ => c.skip_value()?,
+        }
+        if !c.next_or_close(b'}')? {
+            return Ok(value);
+        }
+    }
+}
+
+/// An `ArrayValue` object: `{"values": [AnyValue, …]}`; `values` at most once, not `null`.
+fn array_value<'a>(c: &mut Cursor<'a>) -> Scan<Vec<AttrValue<'a>>> {
+    let mut values = Vec::new();
+    let mut seen = false;
+    c.open(b'{')?;
+    if c.close_if_empty(b'}') {
+        return Ok(values);
+    }
+    loop {
+        match c.known_key(&["values"])? {
+            Some(_) if seen => return c.fail(),
+            Some(_) => {
+                seen = true;
+                c.open(b'[')?;
+                if !c.close_if_empty(b']') {
+                    loop {
+                        values.push(any_value(c)?);
+                        if !c.next_or_close(b']')? {
+                            break;
+                        }
+                    }
+                }
+            }
+            _ => c.skip_value()?,
+        }
+        if !c.next_or_close(b'}')? {
+            return Ok(values);
+        }
+    }
+}
+
+/// A `KeyValueList` object: `{"values": [KeyValue, …]}`; repeated `values` append.
+fn kvlist_value<'a>(c: &mut Cursor<'a>) -> Scan<Vec<Attribute<'a>>> {
+    let mut values = Vec::new();
+    c.open(b'{')?;
+    if c.close_if_empty(b'}') {
+        return Ok(values);
+    }
+    loop {
+        match c.known_key(&["values"])? {
+            Some(_) => attributes(c, &mut values)?,
+            None => c.skip_value()?,
+        }
+        if !c.next_or_close(b'}')? {
+            return Ok(values);
+        }
+    }
+}
+
+/// A 64-bit integer, as a decimal string (any text `i128` parses) or as a JSON integer.
+fn integer(c: &mut Cursor<'_>) -> Scan<i128> {
+    if c.peek() == Some(b'"') {
+        let text = c.string()?;
+        return in_range(c, text.parse::<i128>().ok());
+    }
+    let Number { text, integer } = c.number()?;
+    // serde_json reads `-0` and integers beyond 64 bits as floats, which are refused.
+    if !integer || text == "-0" {
+        return c.fail();
+    }
+    let value = text.parse::<i128>().ok();
+    let fits = value.is_some_and(|v| i64::try_from(v).is_ok() || u64::try_from(v).is_ok());
+    in_range(c, value.filter(|_| fits))
+}
+
+/// A JSON number as `f64`, converted by `serde_json` itself so the value is the same bits.
+fn double(c: &mut Cursor<'_>) -> Scan<f64> {
+    let number = c.number()?;
+    in_range(c, serde_json::from_str::<f64>(number.text).ok())
+}
+
+fn boolean(c: &mut Cursor<'_>) -> Scan<bool> {
+    if c.literal("true") {
+        Ok(true)
+    } else if c.literal("false") {
+        Ok(false)
+    } else {
+        c.fail()
+    }
+}
+
+fn in_range<T>(c: &Cursor<'_>, value: Option<T>) -> Scan<T> {
+    match value {
+        Some(v) => Ok(v),
+        None => c.fail(),
+    }
+}

@@ -1,0 +1,210 @@
+//! Writes an `abca.audit.v1` record as JSON, by hand: the same bytes `serde_json::to_writer`
+//! writes for [`AuditRecord`] (members in declaration order, absent optionals skipped, the
+//! same string escapes), without serde's machinery or the `String` copies that the id types'
+//! `#[serde(into = "String")]` makes. Tested against `serde_json` on varied records.
+
+use deputy_core::actor::{Actor, AssertedChain, ObservedDelegation};
+use deputy_core::audit::AuditRecord;
+
+use crate::json_text::plain_len;
+
+/// Appends `record` as one line of JSON (no newline) to `out`.
+///
+/// ```
+/// use deputy_audit::record_json::write_record;
+/// use deputy_core::audit::{AuditRecord, ConsentOutcome, Correlation, CredentialSource, SCHEMA};
+/// use deputy_core::{Integration, Operation, TaskId};
+/// let record = AuditRecord {
+///     schema: SCHEMA.to_owned(),
+///     correlation: Correlation {
+///         task_id: TaskId::new("t-1").unwrap(),
+///         user_id: None,
+///         repo: None,
+///         trace_id: None,
+///         session_id: None,
+///     },
+///     integration: "linear".parse::<Integration>().unwrap(),
+///     operation: Operation::Read,
+///     flow: "m2m".into(),
+///     provider: None,
+///     rule_id: "service-read".into(),
+///     source: CredentialSource::Vault,
+///     fallback_reason: None,
+///     consent: ConsentOutcome::NotRequired,
+///     token_fingerprint: None,
+///     asserted_chain: None,
+///     observed_delegation: None,
+///     resolved_at_ms: 1_795_000_000_000,
+///     expires_at: None,
+/// };
+/// let mut out = Vec::new();
+/// write_record(&mut out, &record);
+/// assert_eq!(out, serde_json::to_vec(&record).unwrap());
+/// ```
+pub fn write_record(out: &mut Vec<u8>, record: &AuditRecord) {
+    let c = &record.correlation;
+    out.extend_from_slice(b"{\"schema\":");
+    string(out, &record.schema);
+    out.extend_from_slice(b",\"correlation\":{\"task_id\":");
+    string(out, c.task_id.as_str());
+    if let Some(user) = &c.user_id {
+        out.extend_from_slice(b",\"user_id\":");
+        string(out, user.as_str());
+    }
+    if let Some(repo) = &c.repo {
+        out.extend_from_slice(b",\"repo\":");
+        string(out, repo.as_str());
+    }
+    out.extend_from_slice(b",\"trace_id\":");
+    string_or_null(out, c.trace_id.as_ref().map(|t| t.as_str()));
+    out.extend_from_slice(b",\"session_id\":");
+    string_or_null(out, c.session_id.as_deref());
+    out.extend_from_slice(b"},\"integration\":");
+    string(out, record.integration.name());
+    out.extend_from_slice(b",\"operation\":");
+    string(out, record.operation.name());
+    out.extend_from_slice(b",\"flow\":");
+    string(out, &record.flow);
+    optional(out, b",\"provider\":", record.provider.as_deref());
+    out.extend_from_slice(b",\"rule_id\":");
+    string(out, &record.rule_id);
+    out.extend_from_slice(b",\"source\":");
+    string(out, record.source.name());
+    optional(
+        out,
+        b",\"fallback_reason\":",
+        record.fallback_reason.as_deref(),
+    );
+    out.extend_from_slice(b",\"consent\":");
+    string(out, record.consent.name());
+    optional(
+        out,
+        b",\"token_fingerprint\":",
+        record.token_fingerprint.as_ref().map(|f| f.as_str()),
+    );
+    if let Some(chain) = &record.asserted_chain {
+        out.extend_from_slice(b",\"asserted_chain\":");
+        asserted(out, chain);
+    }
+    if let Some(observed) = &record.observed_delegation {
+        out.extend_from_slice(b",\"observed_delegation\":");
+        delegation(out, observed);
+    }
+    out.extend_from_slice(b",\"resolved_at_ms\":");
+    number(out, record.resolved_at_ms);
+    if let Some(expires) = record.expires_at {
+        out.extend_from_slice(b",\"expires_at\":");
+        number(out, expires);
+    }
+    out.push(b'}');
+}
+
+/// `AssertedChain`: `user`, `orchestrator`, `workload` only when present.
+fn asserted(out: &mut Vec<u8>, chain: &AssertedChain) {
+    let mut first = true;
+    let mut member = |out: &mut Vec<u8>, name: &[u8], value: &str| {
+        out.push(if first { b'{' } else { b',' });
+        first = false;
+        out.push(b'"');
+        out.extend_from_slice(name);
+        out.extend_from_slice(b"\":");
+        string(out, value);
+    };
+    if let Some(user) = &chain.user {
+        member(out, b"user", user.as_str());
+    }
+    if let Some(orchestrator) = &chain.orchestrator {
+        member(out, b"orchestrator", orchestrator);
+    }
+    member(out, b"agent", &chain.agent);
+    if let Some(workload) = &chain.workload {
+        member(out, b"workload", workload);
+    }
+    out.push(b'}');
+}
+
+/// `ObservedDelegation`: the subject, then the actors as an array.
+fn delegation(out: &mut Vec<u8>, observed: &ObservedDelegation) {
+    out.extend_from_slice(b"{\"subject\":");
+    actor(out, &observed.subject);
+    out.extend_from_slice(b",\"actors\":[");
+    for (i, a) in observed.actors.actors().iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        actor(out, a);
+    }
+    out.extend_from_slice(b"]}");
+}
+
+fn actor(out: &mut Vec<u8>, actor: &Actor) {
+    out.extend_from_slice(b"{\"sub\":");
+    string(out, &actor.sub);
+    optional(out, b",\"iss\":", actor.iss.as_deref());
+    out.push(b'}');
+}
+
+/// `prefix` and the string when there is one (a member skipped when absent).
+fn optional(out: &mut Vec<u8>, prefix: &[u8], value: Option<&str>) {
+    if let Some(value) = value {
+        out.extend_from_slice(prefix);
+        string(out, value);
+    }
+}
+
+fn string_or_null(out: &mut Vec<u8>, value: Option<&str>) {
+    match value {
+        Some(value) => string(out, value),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+/// A JSON string with `serde_json`'s escapes: `\"`, `\\`, the short forms `\b \f \n \r \t`,
+/// `\u00XX` (lowercase hex) for the other control characters; everything else as is.
+fn string(out: &mut Vec<u8>, value: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    let mut rest = value.as_bytes();
+    loop {
+        let plain = plain_len(rest);
+        let (head, tail) = rest.split_at(plain);
+        out.extend_from_slice(head);
+        let Some((&b, tail)) = tail.split_first() else {
+            break;
+        };
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            _ => out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 0xf)],
+            ]),
+        }
+        rest = tail;
+    }
+    out.push(b'"');
+}
+
+/// A `u64` in decimal.
+fn number(out: &mut Vec<u8>, mut value: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+}
