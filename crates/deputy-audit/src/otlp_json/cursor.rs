@@ -150,14 +150,18 @@ impl<'a> Cursor<'a> {
     /// An object key and its colon, as its index in `known` (`None` for any other key). Keys
     /// are compared as they are written first, which is how exporters write the ones deputy
     /// reads (a known key written with escapes is left to `serde_json`, as any escaped key).
+    #[inline(always)]
     pub(crate) fn known_key(&mut self, known: &[&str]) -> Scan<Option<usize>> {
         self.peek();
         let rest = self.bytes.get(self.pos..).unwrap_or_default();
         if rest.first() == Some(&b'"') {
             for (i, name) in known.iter().enumerate() {
-                let end = name.len() + 1;
-                if rest.get(1..end) == Some(name.as_bytes()) && rest.get(end) == Some(&b'"') {
-                    self.pos += end + 1;
+                let name = name.as_bytes();
+                // The closing quote first: it rules out most other names. (Inlined into each
+                // caller, whose names are constants, the comparison needs no call to memcmp.)
+                if rest.get(name.len() + 1) == Some(&b'"') && rest.get(1..=name.len()) == Some(name)
+                {
+                    self.pos += name.len() + 2;
                     self.expect(b':')?;
                     return Ok(Some(i));
                 }
