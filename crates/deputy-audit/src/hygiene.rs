@@ -82,32 +82,37 @@ fn is_base64ish(b: u8) -> bool {
 }
 
 /// Whether a JWT's `eyJ` or a GitHub token prefix (`ghp_`, `gho_`, `ghs_`, `ghu_`, `ghr_`,
-/// `github_pat_`) occurs. Eight bytes at a time: only the bytes that are `e` or `g` are
-/// looked at further.
+/// `github_pat_`) occurs. Each of them holds a `J` or a `_` at a fixed place, bytes that are
+/// rare in ordinary values: eight bytes at a time, only the `J` and `_` bytes are looked at
+/// further, by matching the prefix that would end there.
 fn token_prefix(bytes: &[u8]) -> bool {
     const ONES: u64 = u64::from_le_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
     // The high bit of each byte that is zero (and possibly of bytes above a zero byte, which
     // the caller checks anyway).
     let zero_bytes = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    let ends_a_prefix = |i: usize| match bytes[i] {
+        b'J' => i >= 2 && &bytes[i - 2..i] == b"ey",
+        _ => {
+            (i >= 3
+                && matches!(
+                    bytes[i - 3..i],
+                    [b'g', b'h', b'p' | b'o' | b's' | b'u' | b'r']
+                ))
+                || (i >= 6 && bytes[i - 6..].starts_with(b"github_pat_"))
+        }
+    };
     let mut at = 0;
     while at < bytes.len() {
         let n = (bytes.len() - at).min(8);
         let mut word = [0u8; 8];
         word[..n].copy_from_slice(&bytes[at..at + n]);
         let word = u64::from_le_bytes(word);
-        let mut candidates = zero_bytes(word ^ (ONES * u64::from(b'e')))
-            | zero_bytes(word ^ (ONES * u64::from(b'g')));
+        let mut candidates = zero_bytes(word ^ (ONES * u64::from(b'J')))
+            | zero_bytes(word ^ (ONES * u64::from(b'_')));
         while candidates != 0 {
             let i = at + (candidates.trailing_zeros() / 8) as usize;
-            let rest = bytes.get(i..).unwrap_or_default();
-            if rest.starts_with(b"eyJ")
-                || matches!(
-                    rest,
-                    [b'g', b'h', b'p' | b'o' | b's' | b'u' | b'r', b'_', ..]
-                )
-                || rest.starts_with(b"github_pat_")
-            {
+            if i < bytes.len() && matches!(bytes[i], b'J' | b'_') && ends_a_prefix(i) {
                 return true;
             }
             candidates &= candidates - 1;
@@ -282,6 +287,37 @@ mod tests {
         // 39 characters and a break, 39 more: no run of 40.
         let short = format!("{} {}", "aB3".repeat(13), "aB3".repeat(13));
         assert!(!may_hold_secret(&short));
+    }
+
+    #[test]
+    fn the_prefix_check_finds_each_prefix_wherever_it_ends() {
+        let naive = |text: &str| {
+            ["eyJ", "ghp_", "gho_", "ghs_", "ghu_", "ghr_", "github_pat_"]
+                .iter()
+                .any(|p| text.contains(p))
+        };
+        let prefixes = [
+            "eyJ",
+            "ghp_",
+            "ghr_",
+            "github_pat_",
+            "gha_",
+            "eyj",
+            "github-pat_",
+        ];
+        for prefix in prefixes {
+            for pad in 0..20 {
+                for filler in ["J", "_", "e", "g", "x", "ey", "gh"] {
+                    for text in [
+                        format!("{}{prefix}", filler.repeat(pad)),
+                        format!("{}{prefix}{}", filler.repeat(pad), filler.repeat(pad % 9)),
+                        format!("{}{}", filler.repeat(pad), &prefix[..prefix.len() - 1]),
+                    ] {
+                        assert_eq!(token_prefix(text.as_bytes()), naive(&text), "{text}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -113,6 +113,8 @@ pub struct Stats {
 pub struct Pipeline {
     checker: InvariantChecker,
     stats: Stats,
+    /// What building records reuses from earlier ones.
+    reuse: record::Reuse,
 }
 
 impl Pipeline {
@@ -121,6 +123,7 @@ impl Pipeline {
         Pipeline {
             checker,
             stats: Stats::default(),
+            reuse: record::Reuse::default(),
         }
     }
 
@@ -221,6 +224,16 @@ impl Pipeline {
         self.count(batch, findings, errors);
     }
 
+    /// Keeps records that were written out for the next records to reuse (up to a bound).
+    #[expect(clippy::vec_box, reason = "the batch's boxes are what is reused")]
+    fn reuse_records(&mut self, records: &mut Vec<Box<AuditRecord>>) {
+        const KEPT: usize = 1024;
+        let room = KEPT.saturating_sub(self.reuse.records.len());
+        self.reuse
+            .records
+            .extend(records.drain(..records.len().min(room)));
+    }
+
     /// Counts the findings and errors `batch` gained after the first `findings` and `errors`.
     fn count(&mut self, batch: &Batch, findings: usize, errors: usize) {
         for finding in &batch.findings[findings..] {
@@ -236,7 +249,7 @@ impl Pipeline {
             return;
         }
         let material = hygiene::token_material(span, line);
-        let resolution = record::resolution(span);
+        let resolution = record::resolution_reusing(span, &mut self.reuse);
         if matches!(
             resolution,
             Ok(Resolution::Issued(_) | Resolution::Unissued(_))
@@ -305,6 +318,7 @@ pub fn run_lines(
         line += 1;
         let text = buffer.strip_suffix(b"\n").unwrap_or(&buffer);
         let text = text.strip_suffix(b"\r").unwrap_or(text);
+        pipeline.reuse_records(&mut batch.records);
         batch.clear();
         match std::str::from_utf8(text) {
             Ok(text) => pipeline.json_line_into(line, text, &mut batch),

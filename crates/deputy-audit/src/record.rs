@@ -10,12 +10,14 @@ use deputy_core::attr;
 use deputy_core::audit::{
     AuditRecord, ConsentOutcome, Correlation, CredentialSource, SCHEMA, TokenFingerprint,
 };
-use deputy_core::{Integration, Operation, RepoRef, TaskId, TraceId, UserId};
+use deputy_core::{Integration, Operation, RepoRef, TaskId, TraceId};
 use serde::Deserialize;
 use serde::de::IntoDeserializer;
 
 use crate::chain_json;
 use crate::span::{AttrValue, Span};
+use spare::Spare;
+use users::RecentUsers;
 
 /// What one span means to the audit pipeline.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,6 +68,25 @@ pub enum SpanError {
 /// assert_eq!(resolution(&span).unwrap(), Resolution::NotAResolve);
 /// ```
 pub fn resolution(span: &Span<'_>) -> Result<Resolution, SpanError> {
+    resolution_reusing(span, &mut Reuse::default())
+}
+
+/// What building records can reuse from earlier ones.
+#[derive(Debug, Default)]
+pub(crate) struct Reuse {
+    /// Records written out already, whose allocations the next records reuse.
+    #[expect(clippy::vec_box, reason = "the boxes are reused as they are")]
+    pub(crate) records: Vec<Box<AuditRecord>>,
+    /// User ids parsed recently.
+    users: RecentUsers,
+}
+
+/// Like [`resolution`], building the record in one of the spare records when there is one,
+/// and taking user ids parsed recently from the cache.
+pub(crate) fn resolution_reusing(
+    span: &Span<'_>,
+    reuse: &mut Reuse,
+) -> Result<Resolution, SpanError> {
     if span.name != attr::SPAN_RESOLVE {
         return Ok(Resolution::NotAResolve);
     }
@@ -82,11 +103,12 @@ pub fn resolution(span: &Span<'_>) -> Result<Resolution, SpanError> {
     let source = reader.parse(attr::SOURCE, source, |s| {
         CredentialSource::from_name(s).ok_or_else(|| "not a known credential source".to_owned())
     })?;
+    let mut spare = Spare(reuse.records.pop());
     // Each attribute is checked in the record's member order, so the first error reported
     // stays the same.
     let task_id = reader.required(Slot::TaskId, |s| TaskId::new(s).map_err(|e| e.to_string()))?;
     let user_id = reader.optional(Slot::UserId, |s| {
-        UserId::parse(s).map_err(|e| e.to_string())
+        reuse.users.parse(s).map_err(|e| e.to_string())
     })?;
     let correlation = Correlation {
         task_id,
@@ -94,22 +116,31 @@ pub fn resolution(span: &Span<'_>) -> Result<Resolution, SpanError> {
             RepoRef::from_str(s).map_err(|e| e.to_string())
         })?,
         trace_id: TraceId::new(&span.trace_id).ok(),
-        session_id: attrs.str(Slot::SessionId).map(str::to_owned),
+        session_id: spare.optional_text(
+            |r| r.correlation.session_id.as_mut(),
+            attrs.str(Slot::SessionId),
+        ),
         user_id,
     };
     let record = AuditRecord {
-        schema: SCHEMA.to_owned(),
+        schema: spare.text(|r| Some(&mut r.schema), SCHEMA),
         integration: reader.required(Slot::Integration, |s| {
             Integration::from_str(s).map_err(|e| e.to_string())
         })?,
         operation: reader.required(Slot::Operation, |s| {
             Operation::from_str(s).map_err(|e| e.to_string())
         })?,
-        flow: reader.required(Slot::Flow, |s| Ok(s.to_owned()))?,
-        provider: attrs.str(Slot::Provider).map(str::to_owned),
-        rule_id: reader.required(Slot::RuleId, |s| Ok(s.to_owned()))?,
+        flow: reader.required(Slot::Flow, |s| Ok(spare.text(|r| Some(&mut r.flow), s)))?,
+        provider: spare.optional_text(|r| r.provider.as_mut(), attrs.str(Slot::Provider)),
+        rule_id: reader.required(
+            Slot::RuleId,
+            |s| Ok(spare.text(|r| Some(&mut r.rule_id), s)),
+        )?,
         source,
-        fallback_reason: attrs.str(Slot::FallbackReason).map(str::to_owned),
+        fallback_reason: spare.optional_text(
+            |r| r.fallback_reason.as_mut(),
+            attrs.str(Slot::FallbackReason),
+        ),
         consent: reader.required(Slot::Consent, |s| {
             ConsentOutcome::from_name(s).ok_or_else(|| "not a known consent outcome".to_owned())
         })?,
@@ -128,8 +159,11 @@ pub fn resolution(span: &Span<'_>) -> Result<Resolution, SpanError> {
         },
         correlation,
     };
-    Ok(Resolution::Issued(Box::new(record)))
+    Ok(Resolution::Issued(spare.boxed(record)))
 }
+
+mod spare;
+mod users;
 
 /// The attributes a record is made of, each at its index in [`ResolveAttrs`].
 #[derive(Clone, Copy)]

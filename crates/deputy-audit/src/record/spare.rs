@@ -1,0 +1,46 @@
+//! A record of an earlier span, written out already, whose allocations the next record
+//! reuses: the box and the free-text strings (flow, rule, provider, …).
+
+use deputy_core::audit::AuditRecord;
+
+/// An old record to build the next one in, if there is one.
+pub(crate) struct Spare(pub(crate) Option<Box<AuditRecord>>);
+
+impl Spare {
+    /// `value` in the string `pick` takes from the old record, or in a new string.
+    pub(super) fn text(
+        &mut self,
+        pick: impl FnOnce(&mut AuditRecord) -> Option<&mut String>,
+        value: &str,
+    ) -> String {
+        let mut text = self
+            .0
+            .as_deref_mut()
+            .and_then(pick)
+            .map(std::mem::take)
+            .unwrap_or_default();
+        text.clear();
+        text.push_str(value);
+        text
+    }
+
+    /// Like [`Spare::text`] for an optional value.
+    pub(super) fn optional_text(
+        &mut self,
+        pick: impl FnOnce(&mut AuditRecord) -> Option<&mut String>,
+        value: Option<&str>,
+    ) -> Option<String> {
+        value.map(|value| self.text(pick, value))
+    }
+
+    /// `record`, boxed in the old record's allocation when there is one.
+    pub(super) fn boxed(self, record: AuditRecord) -> Box<AuditRecord> {
+        match self.0 {
+            Some(mut old) => {
+                *old = record;
+                old
+            }
+            None => Box::new(record),
+        }
+    }
+}
