@@ -7,6 +7,8 @@
 //! is optional), each at most once, unknown members skipped, as the derived `Deserialize`
 //! does; whatever it does not accept goes to `serde_json`, so the result is the same either way.
 
+use std::borrow::Cow;
+
 use deputy_core::UserId;
 use deputy_core::actor::{Actor, ActorChain, AssertedChain, ObservedDelegation};
 
@@ -25,7 +27,16 @@ use crate::otlp_json::cursor::{Cursor, Scan};
 /// assert!(asserted_chain(r#"{"user":"okta+alice"}"#, None).unwrap_err().contains("agent"));
 /// ```
 pub fn asserted_chain(text: &str, known_user: Option<&UserId>) -> Result<AssertedChain, String> {
-    fast_asserted(text, known_user)
+    asserted_chain_reusing(text, known_user, None)
+}
+
+/// Like [`asserted_chain`], reusing the strings of an `old` chain that is no longer needed.
+pub(crate) fn asserted_chain_reusing(
+    text: &str,
+    known_user: Option<&UserId>,
+    old: Option<AssertedChain>,
+) -> Result<AssertedChain, String> {
+    fast_asserted(text, known_user, old)
         .or_else(|_| serde_json::from_str(text).map_err(|e| e.to_string()))
 }
 
@@ -39,22 +50,44 @@ pub fn asserted_chain(text: &str, known_user: Option<&UserId>) -> Result<Asserte
 /// assert!(observed_delegation(r#"{"subject":{"sub":"alice"}}"#).is_err());
 /// ```
 pub fn observed_delegation(text: &str) -> Result<ObservedDelegation, String> {
-    fast_observed(text).or_else(|_| serde_json::from_str(text).map_err(|e| e.to_string()))
+    observed_delegation_reusing(text, None)
 }
 
-fn fast_asserted(text: &str, known_user: Option<&UserId>) -> Scan<AssertedChain> {
+/// Like [`observed_delegation`], reusing the strings of an `old` subject no longer needed.
+pub(crate) fn observed_delegation_reusing(
+    text: &str,
+    old_subject: Option<Actor>,
+) -> Result<ObservedDelegation, String> {
+    fast_observed(text, old_subject)
+        .or_else(|_| serde_json::from_str(text).map_err(|e| e.to_string()))
+}
+
+fn fast_asserted(
+    text: &str,
+    known_user: Option<&UserId>,
+    old: Option<AssertedChain>,
+) -> Scan<AssertedChain> {
+    let (mut old_orchestrator, mut old_agent, mut old_workload) = match old {
+        Some(old) => (old.orchestrator, Some(old.agent), old.workload),
+        None => (None, None, None),
+    };
     let mut c = Cursor::new(text);
     let (mut user, mut orchestrator, mut agent, mut workload) = (None, None, None, None);
-    object(&mut c, |c, key| {
-        let slot = match key {
-            "user" => &mut user,
-            "orchestrator" => &mut orchestrator,
-            "agent" => &mut agent,
-            "workload" => &mut workload,
-            _ => return c.skip_value(),
-        };
-        once(c, slot, nullable_string)
-    })?;
+    object(
+        &mut c,
+        &["user", "orchestrator", "agent", "workload"],
+        |c, key| match key {
+            Some(0) => once(c, &mut user, |c| nullable_string(c, None)),
+            Some(1) => once(c, &mut orchestrator, |c| {
+                nullable_string(c, old_orchestrator.take())
+            }),
+            Some(2) => once(c, &mut agent, |c| nullable_string(c, old_agent.take())),
+            Some(3) => once(c, &mut workload, |c| {
+                nullable_string(c, old_workload.take())
+            }),
+            _ => c.skip_value(),
+        },
+    )?;
     c.end()?;
     let user = match (user.flatten(), known_user) {
         (Some(user), Some(known)) if known.as_str() == user => Some(known.clone()),
@@ -69,17 +102,18 @@ fn fast_asserted(text: &str, known_user: Option<&UserId>) -> Scan<AssertedChain>
     })
 }
 
-fn fast_observed(text: &str) -> Scan<ObservedDelegation> {
+fn fast_observed(text: &str, old_subject: Option<Actor>) -> Scan<ObservedDelegation> {
+    let mut old_subject = old_subject;
     let mut c = Cursor::new(text);
     let (mut subject, mut actors) = (None, None);
-    object(&mut c, |c, key| match key {
-        "subject" => once(c, &mut subject, actor),
-        "actors" => once(c, &mut actors, |c| {
+    object(&mut c, &["subject", "actors"], |c, key| match key {
+        Some(0) => once(c, &mut subject, |c| actor(c, old_subject.take())),
+        Some(1) => once(c, &mut actors, |c| {
             let mut list = Vec::new();
             c.open(b'[')?;
             if !c.close_if_empty(b']') {
                 loop {
-                    list.push(actor(c)?);
+                    list.push(actor(c, None)?);
                     if !c.next_or_close(b']')? {
                         break;
                     }
@@ -96,11 +130,15 @@ fn fast_observed(text: &str) -> Scan<ObservedDelegation> {
     })
 }
 
-fn actor(c: &mut Cursor<'_>) -> Scan<Actor> {
+fn actor(c: &mut Cursor<'_>, old: Option<Actor>) -> Scan<Actor> {
+    let (mut old_sub, mut old_iss) = match old {
+        Some(old) => (Some(old.sub), old.iss),
+        None => (None, None),
+    };
     let (mut sub, mut iss) = (None, None);
-    object(c, |c, key| match key {
-        "sub" => once(c, &mut sub, |c| Ok(c.string()?.into_owned())),
-        "iss" => once(c, &mut iss, nullable_string),
+    object(c, &["sub", "iss"], |c, key| match key {
+        Some(0) => once(c, &mut sub, |c| Ok(text(c.string()?, old_sub.take()))),
+        Some(1) => once(c, &mut iss, |c| nullable_string(c, old_iss.take())),
         _ => c.skip_value(),
     })?;
     Ok(Actor {
@@ -109,17 +147,20 @@ fn actor(c: &mut Cursor<'_>) -> Scan<Actor> {
     })
 }
 
-/// An object, calling `member` with each key (the cursor at the value).
+/// An object, calling `member` with each key's index in `names` (`None` for other keys), the
+/// cursor at the value.
+#[inline(always)]
 fn object<'a>(
     c: &mut Cursor<'a>,
-    mut member: impl FnMut(&mut Cursor<'a>, &'a str) -> Scan<()>,
+    names: &[&str],
+    mut member: impl FnMut(&mut Cursor<'a>, Option<usize>) -> Scan<()>,
 ) -> Scan<()> {
     c.open(b'{')?;
     if c.close_if_empty(b'}') {
         return Ok(());
     }
     loop {
-        let key = c.key()?;
+        let key = c.known_key(names)?;
         member(c, key)?;
         if !c.next_or_close(b'}')? {
             return Ok(());
@@ -141,12 +182,25 @@ fn once<'a, T>(
     Ok(())
 }
 
-/// A string, or `null` (`None`).
-fn nullable_string(c: &mut Cursor<'_>) -> Scan<Option<String>> {
+/// A string, or `null` (`None`), in `old` when that is given.
+fn nullable_string(c: &mut Cursor<'_>, old: Option<String>) -> Scan<Option<String>> {
     if c.literal("null") {
         return Ok(None);
     }
-    Ok(Some(c.string()?.into_owned()))
+    Ok(Some(text(c.string()?, old)))
+}
+
+/// `value` as an owned string: itself when it is one already, else copied into `old` (when
+/// given) or into a new string.
+fn text(value: Cow<'_, str>, old: Option<String>) -> String {
+    match (value, old) {
+        (Cow::Borrowed(value), Some(mut old)) => {
+            old.clear();
+            old.push_str(value);
+            old
+        }
+        (value, _) => value.into_owned(),
+    }
 }
 
 fn present<T>(c: &Cursor<'_>, value: Option<T>) -> Scan<T> {

@@ -147,10 +147,13 @@ pub(crate) fn resolution_reusing(
         token_fingerprint: reader.optional(Slot::TokenFingerprint, fingerprint)?,
         // The chain usually names the span's user: that id is cloned, not parsed again.
         asserted_chain: reader.optional(Slot::ActorChainAsserted, |s| {
-            chain_json::asserted_chain(s, correlation.user_id.as_ref())
+            let old = spare.take(|r| r.asserted_chain.take());
+            chain_json::asserted_chain_reusing(s, correlation.user_id.as_ref(), old)
         })?,
-        observed_delegation: reader
-            .optional(Slot::ActorChainObserved, chain_json::observed_delegation)?,
+        observed_delegation: reader.optional(Slot::ActorChainObserved, |s| {
+            let old = spare.take(|r| r.observed_delegation.take().map(|o| o.subject));
+            chain_json::observed_delegation_reusing(s, old)
+        })?,
         resolved_at_ms: span.end_unix_nano / 1_000_000,
         expires_at: match attrs.get(Slot::TokenExpiresAt) {
             Some(AttrValue::Int(i)) => u64::try_from(*i).ok(),

@@ -136,7 +136,8 @@ fn span<'a>(c: &mut Cursor<'a>, span: &mut Span<'a>) -> Scan<()> {
     }
 }
 
-/// A `KeyValue` list appended to `out` (`null` is an empty one).
+/// A `KeyValue` list appended to `out` (`null` is an empty one). Each attribute is read in
+/// place, in the vector, rather than returned and moved there.
 fn attributes<'a>(c: &mut Cursor<'a>, out: &mut Vec<Attribute<'a>>) -> Scan<()> {
     if c.literal("null") {
         return Ok(());
@@ -146,23 +147,33 @@ fn attributes<'a>(c: &mut Cursor<'a>, out: &mut Vec<Attribute<'a>>) -> Scan<()> 
         return Ok(());
     }
     loop {
-        out.push(key_value(c)?);
+        out.push(Attribute {
+            key: Cow::Borrowed(""),
+            value: AttrValue::Empty,
+        });
+        match out.last_mut() {
+            Some(attribute) => key_value(c, attribute)?,
+            None => return c.fail(),
+        }
         if !c.next_or_close(b']')? {
             return Ok(());
         }
     }
 }
 
-/// One `KeyValue` object; `key` is required, the last of repeated members counts.
-fn key_value<'a>(c: &mut Cursor<'a>) -> Scan<Attribute<'a>> {
-    let mut key = None;
-    let mut value = AttrValue::Empty;
+/// One `KeyValue` object into `attribute`; `key` is required, the last of repeated members
+/// counts.
+fn key_value<'a>(c: &mut Cursor<'a>, attribute: &mut Attribute<'a>) -> Scan<()> {
+    let mut has_key = false;
     c.open(b'{')?;
     if !c.close_if_empty(b'}') {
         loop {
             match c.known_key(&["key", "value"])? {
-                Some(0) => key = Some(c.string()?),
-                Some(1) => value = any_value(c)?,
+                Some(0) => {
+                    attribute.key = c.string()?;
+                    has_key = true;
+                }
+                Some(1) => any_value(c, &mut attribute.value)?,
                 _ => c.skip_value()?,
             }
             if !c.next_or_close(b'}')? {
@@ -170,21 +181,18 @@ fn key_value<'a>(c: &mut Cursor<'a>) -> Scan<Attribute<'a>> {
             }
         }
     }
-    match key {
-        Some(key) => Ok(Attribute { key, value }),
-        None => c.fail(),
-    }
+    if has_key { Ok(()) } else { c.fail() }
 }
 
-/// An `AnyValue` object (`null` and `{}` are empty); the last known member counts.
-fn any_value<'a>(c: &mut Cursor<'a>) -> Scan<AttrValue<'a>> {
-    let mut value = AttrValue::Empty;
+/// An `AnyValue` object into `value` (`null` and `{}` are empty); the last known member counts.
+fn any_value<'a>(c: &mut Cursor<'a>, value: &mut AttrValue<'a>) -> Scan<()> {
+    *value = AttrValue::Empty;
     if c.literal("null") {
-        return Ok(value);
+        return Ok(());
     }
     c.open(b'{')?;
     if c.close_if_empty(b'}') {
-        return Ok(value);
+        return Ok(());
     }
     const KINDS: [&str; 7] = [
         "stringValue",
@@ -197,20 +205,20 @@ fn any_value<'a>(c: &mut Cursor<'a>) -> Scan<AttrValue<'a>> {
     ];
     loop {
         match c.known_key(&KINDS)? {
-            Some(0) => value = AttrValue::Str(c.string()?),
+            Some(0) => *value = AttrValue::Str(c.string()?),
             Some(1) => {
                 let int = integer(c)?;
-                value = AttrValue::Int(in_range(c, i64::try_from(int).ok())?);
+                *value = AttrValue::Int(in_range(c, i64::try_from(int).ok())?);
             }
-            Some(2) => value = AttrValue::Bool(boolean(c)?),
-            Some(3) => value = AttrValue::Double(double(c)?),
-            Some(4) => value = AttrValue::Bytes(c.string()?),
-            Some(5) => value = AttrValue::Array(array_value(c)?),
-            Some(6) => value = AttrValue::KvList(kvlist_value(c)?),
+            Some(2) => *value = AttrValue::Bool(boolean(c)?),
+            Some(3) => *value = AttrValue::Double(double(c)?),
+            Some(4) => *value = AttrValue::Bytes(c.string()?),
+            Some(5) => *value = AttrValue::Array(array_value(c)?),
+            Some(6) => *value = AttrValue::KvList(kvlist_value(c)?),
             _ => c.skip_value()?,
         }
         if !c.next_or_close(b'}')? {
-            return Ok(value);
+            return Ok(());
         }
     }
 }
@@ -231,7 +239,11 @@ fn array_value<'a>(c: &mut Cursor<'a>) -> Scan<Vec<AttrValue<'a>>> {
                 c.open(b'[')?;
                 if !c.close_if_empty(b']') {
                     loop {
-                        values.push(any_value(c)?);
+                        values.push(AttrValue::Empty);
+                        match values.last_mut() {
+                            Some(value) => any_value(c, value)?,
+                            None => return c.fail(),
+                        }
                         if !c.next_or_close(b']')? {
                             break;
                         }

@@ -33,6 +33,14 @@ impl Spare {
         value.map(|value| self.text(pick, value))
     }
 
+    /// What `take` takes from the old record.
+    pub(super) fn take<T>(
+        &mut self,
+        take: impl FnOnce(&mut AuditRecord) -> Option<T>,
+    ) -> Option<T> {
+        self.0.as_deref_mut().and_then(take)
+    }
+
     /// `record`, boxed in the old record's allocation when there is one.
     pub(super) fn boxed(self, record: AuditRecord) -> Box<AuditRecord> {
         match self.0 {
