@@ -106,12 +106,17 @@ fn span<'a>(c: &mut Cursor<'a>, span: &mut Span<'a>) -> Scan<()> {
     for text in [&mut span.trace_id, &mut span.span_id, &mut span.name] {
         c.recycle(std::mem::take(text));
     }
-    for attribute in span.attributes.drain(..) {
-        c.recycle(attribute.key);
-        if let AttrValue::Str(text) | AttrValue::Bytes(text) = attribute.value {
-            c.recycle(text);
+    for attribute in &mut span.attributes {
+        if let Cow::Owned(_) = attribute.key {
+            c.recycle(std::mem::take(&mut attribute.key));
+        }
+        if let AttrValue::Str(text @ Cow::Owned(_)) | AttrValue::Bytes(text @ Cow::Owned(_)) =
+            &mut attribute.value
+        {
+            c.recycle(std::mem::take(text));
         }
     }
+    span.attributes.clear();
     span.end_unix_nano = 0;
     c.open(b'{')?;
     if c.close_if_empty(b'}') {
