@@ -12,86 +12,21 @@ use deputy::ResolveError;
 use deputy_core::attr;
 use deputy_core::policy::PolicyTable;
 use deputy_core::{Integration, Operation, RepoRef};
+use deputy_tests::spans::SpanLog;
 use deputy_vault_local::complete_consent_as_browser;
-use tracing::field::{Field, Visit};
-use tracing_subscriber::Layer;
-use tracing_subscriber::layer::{Context, SubscriberExt};
-use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::layer::SubscriberExt;
 
-/// A closed span: its name and final fields.
-type SpanRecord = (String, BTreeMap<String, String>);
-
+/// What the fmt layer wrote.
 #[derive(Clone, Default)]
-struct Captured {
-    text: Arc<Mutex<Vec<u8>>>,
-    spans: Arc<Mutex<Vec<SpanRecord>>>,
-}
+struct Captured(Arc<Mutex<Vec<u8>>>);
 
 impl Write for Captured {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.text.lock().unwrap().extend_from_slice(buf);
+        self.0.lock().unwrap().extend_from_slice(buf);
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
-    }
-}
-
-struct Fields(BTreeMap<String, String>);
-
-impl Visit for Fields {
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.0.insert(
-            field.name().to_owned(),
-            format!("{value:?}").trim_matches('"').to_owned(),
-        );
-    }
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.insert(field.name().to_owned(), value.to_owned());
-    }
-}
-
-/// Keeps every span's final fields, as an exporter would see them.
-struct SpanFields(Captured);
-
-impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> Layer<S> for SpanFields {
-    fn on_new_span(
-        &self,
-        attrs: &tracing::span::Attributes<'_>,
-        id: &tracing::span::Id,
-        ctx: Context<'_, S>,
-    ) {
-        let mut fields = Fields(BTreeMap::new());
-        attrs.record(&mut fields);
-        if let Some(span) = ctx.span(id) {
-            span.extensions_mut().insert(fields.0);
-        }
-    }
-    fn on_record(
-        &self,
-        id: &tracing::span::Id,
-        values: &tracing::span::Record<'_>,
-        ctx: Context<'_, S>,
-    ) {
-        if let Some(span) = ctx.span(id) {
-            let mut ext = span.extensions_mut();
-            if let Some(map) = ext.get_mut::<BTreeMap<String, String>>() {
-                let mut fields = Fields(std::mem::take(map));
-                values.record(&mut fields);
-                *map = fields.0;
-            }
-        }
-    }
-    fn on_close(&self, id: tracing::span::Id, ctx: Context<'_, S>) {
-        if let Some(span) = ctx.span(&id)
-            && let Some(map) = span.extensions().get::<BTreeMap<String, String>>()
-        {
-            self.0
-                .spans
-                .lock()
-                .unwrap()
-                .push((span.name().to_owned(), map.clone()));
-        }
     }
 }
 
@@ -105,8 +40,9 @@ fn api_key_policy() -> PolicyTable {
 async fn no_secret_reaches_logs_spans_errors_or_debug() {
     let captured = Captured::default();
     let writer = captured.clone();
+    let log = SpanLog::default();
     let subscriber = tracing_subscriber::registry()
-        .with(SpanFields(captured.clone()))
+        .with(log.layer())
         .with(
             tracing_subscriber::fmt::layer()
                 .with_writer(move || writer.clone())
@@ -182,8 +118,8 @@ async fn no_secret_reaches_logs_spans_errors_or_debug() {
     shown.push(format!("{resolver:?}"));
     vault.shutdown().await;
 
-    let text = String::from_utf8(captured.text.lock().unwrap().clone()).unwrap();
-    let spans = captured.spans.lock().unwrap().clone();
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let spans = log.closed();
     let haystack = format!("{text}\n{spans:?}\n{}", shown.join("\n"));
     assert!(text.contains("deputy.resolve"), "the capture saw the spans");
     for secret in &secrets {
@@ -268,8 +204,8 @@ async fn no_secret_reaches_logs_spans_errors_or_debug() {
 
 #[tokio::test]
 async fn user_ids_can_be_turned_off() {
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::registry().with(SpanFields(captured.clone()));
+    let log = SpanLog::default();
+    let subscriber = tracing_subscriber::registry().with(log.layer());
     let _guard = tracing::subscriber::set_default(subscriber);
     let vault = common::vault().await;
     let resolver = common::builder(&vault)
@@ -283,8 +219,8 @@ async fn user_ids_can_be_turned_off() {
         )
         .await
         .unwrap();
-    let spans = captured.spans.lock().unwrap().clone();
-    let (_, fields) = spans.iter().find(|(n, _)| n == attr::SPAN_RESOLVE).unwrap();
+    let spans = log.named(attr::SPAN_RESOLVE);
+    let fields = &spans[0];
     assert!(!fields.contains_key(attr::USER_ID));
     assert!(
         !fields[attr::ACTOR_CHAIN_ASSERTED].contains("dev+alice"),

@@ -13,10 +13,12 @@ use deputy::breaker::BreakerPolicy;
 use deputy::vault::{CallPolicy, TokenVault};
 use deputy::verify::TokenVerifier;
 use deputy::{ResolveError, ResolvedToken, Resolver};
-use deputy_core::Operation;
+use deputy_core::{Operation, attr};
 use deputy_tests::chaos::{ChaosProxy, Mode};
+use deputy_tests::spans::SpanLog;
 use deputy_vault_local::config::FaultRule;
 use deputy_vault_local::{LocalVault, RunningVault, VaultConfig};
+use tracing_subscriber::layer::SubscriberExt;
 
 const TOKEN_OP: &str = "GetResourceOauth2Token";
 /// Longer than any deadline below: a resolve still running by then has hung.
@@ -233,11 +235,25 @@ async fn a_stalled_jwks_endpoint_ends_at_the_deadline_and_a_dead_idp_fails_verif
     };
 
     proxy.set(Mode::Stall);
+    let log = SpanLog::default();
+    let guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(log.layer()));
     let err = resolve().await.expect("hung").unwrap_err();
+    drop(guard);
     assert!(
         matches!(err, ResolveError::DeadlineExceeded { deadline, .. } if deadline == Duration::from_millis(800)),
         "{err}"
     );
+    // The span still says what was decided before time ran out, and why it failed.
+    let spans = log.named(attr::SPAN_RESOLVE);
+    assert_eq!(spans.len(), 1, "{spans:?}");
+    assert_eq!(spans[0][attr::ERROR_KIND], "deadline_exceeded");
+    assert_eq!(spans[0][attr::FLOW], "on_behalf_of");
+    assert_eq!(spans[0][attr::PROVIDER], "aws-native");
+    assert!(
+        spans[0][attr::ACTOR_CHAIN_ASSERTED].contains("alice"),
+        "{spans:?}"
+    );
+    assert!(!spans[0].contains_key(attr::TOKEN_FINGERPRINT));
 
     proxy.set(Mode::Reset);
     let err = resolve().await.expect("hung").unwrap_err();
