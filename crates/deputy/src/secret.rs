@@ -1,34 +1,56 @@
 //! Secrets as types: tokens that never reach `Debug`, logs, spans or errors.
 //!
 //! Each value is shared (`Arc`): a clone, e.g. a cache hit handing out a token, copies no
-//! secret bytes, and the one copy is zeroized when its last holder drops it.
+//! secret bytes, and the one copy is zeroized when its last holder drops it. Its fingerprint
+//! is computed once, on first use, and shared the same way.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use deputy_core::audit::TokenFingerprint;
 use secrecy::{ExposeSecret, SecretString};
+
+/// The one copy of a secret value and, once asked for, its fingerprint.
+struct Shared {
+    value: SecretString,
+    fingerprint: OnceLock<TokenFingerprint>,
+}
+
+impl Shared {
+    fn new(value: String) -> Arc<Self> {
+        Arc::new(Shared {
+            value: SecretString::from(value),
+            fingerprint: OnceLock::new(),
+        })
+    }
+
+    fn fingerprint(&self) -> &TokenFingerprint {
+        self.fingerprint
+            .get_or_init(|| TokenFingerprint::of(self.value.expose_secret()))
+    }
+}
 
 macro_rules! secret_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
         #[derive(Clone)]
-        pub struct $name(Arc<SecretString>);
+        pub struct $name(Arc<Shared>);
 
         impl $name {
             /// Wraps a secret value.
             pub fn new(value: impl Into<String>) -> Self {
-                Self(Arc::new(SecretString::from(value.into())))
+                Self(Shared::new(value.into()))
             }
 
             /// The value, for the one place that must send it.
             pub fn expose(&self) -> &str {
-                self.0.expose_secret()
+                self.0.value.expose_secret()
             }
 
-            /// The fingerprint that spans and audit records carry instead of the value.
-            pub fn fingerprint(&self) -> TokenFingerprint {
-                TokenFingerprint::of(self.0.expose_secret())
+            /// The fingerprint that spans and audit records carry instead of the value
+            /// (computed on first use).
+            pub fn fingerprint(&self) -> &TokenFingerprint {
+                self.0.fingerprint()
             }
         }
 
