@@ -125,6 +125,11 @@ fn main() -> Result<(), String> {
 
         }
 
+        // `DEPUTY_BENCH_ONLY=hit` skips the cold part (for profiling the hit path).
+        if std::env::var("DEPUTY_BENCH_ONLY").is_ok_and(|v| v == "hit") {
+            vault.shutdown().await;
+            return Ok(());
+        }
         // Cold: WAT + GetResourceOauth2Token each time, direct vs through a fresh resolver.
         const COLD: usize = 2_000;
         let (mut direct, mut deputy) = (Vec::with_capacity(COLD), Vec::with_capacity(COLD));

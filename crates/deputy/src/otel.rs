@@ -92,6 +92,11 @@ where
         .with_target("tonic", LevelFilter::OFF);
     let layer = tracing_opentelemetry::layer()
         .with_tracer(provider.tracer("deputy"))
+        .with_location(false)
+        .with_threads(false)
+        .with_target(false)
+        .with_tracked_inactivity(false)
+        .with_context_activation(false)
         .with_filter(quiet);
     Ok(OtlpExport { layer, provider })
 }

@@ -1,9 +1,12 @@
 //! The `deputy.resolve` span: every attribute name from [`deputy_core::attr`], fingerprints
 //! instead of tokens, and user ids only when they are not turned off as PII.
 
+use std::time::UNIX_EPOCH;
+
 use deputy_core::actor::AssertedChain;
 use deputy_core::attr;
 use deputy_core::audit::{ConsentOutcome, CredentialSource};
+use deputy_core::flow::Flow;
 use deputy_core::policy::Decision;
 use deputy_core::{Integration, Operation};
 use tracing::Span;
@@ -13,7 +16,8 @@ use crate::ResolvedToken;
 use crate::error::ResolveError;
 use crate::task::Task;
 
-/// Opens the span for one resolve, with the correlation envelope and the request.
+/// Opens the span for one resolve, with the correlation envelope and the request. What the
+/// resolve decides and returns is recorded when it ends, in one call ([`record_outcome`]).
 pub(crate) fn resolve_span(
     task: &Task,
     integration: &Integration,
@@ -21,13 +25,13 @@ pub(crate) fn resolve_span(
     record_user_ids: bool,
 ) -> Span {
     let ctx = &task.ctx;
-    let span = tracing::info_span!(
+    tracing::info_span!(
         attr::SPAN_RESOLVE,
         { attr::TASK_ID } = ctx.task_id.as_str(),
-        { attr::USER_ID } = Empty,
-        { attr::REPO } = Empty,
-        { attr::TRACE_ID } = Empty,
-        { attr::SESSION_ID } = Empty,
+        { attr::USER_ID } = ctx.user().filter(|_| record_user_ids).map(|u| u.as_str()),
+        { attr::REPO } = ctx.repo.as_ref().map(|r| r.as_str()),
+        { attr::TRACE_ID } = ctx.trace_id.as_ref().map(|t| t.as_str()),
+        { attr::SESSION_ID } = ctx.session_id.as_deref(),
         { attr::INTEGRATION } = integration.name(),
         { attr::OPERATION } = op.name(),
         { attr::TRIGGER } = ctx.trigger.kind().name(),
@@ -43,86 +47,83 @@ pub(crate) fn resolve_span(
         { attr::ACTOR_CHAIN_ASSERTED } = Empty,
         { attr::ACTOR_CHAIN_OBSERVED } = Empty,
         { attr::ERROR_KIND } = Empty,
-    );
-    if record_user_ids && let Some(user) = ctx.user() {
-        span.record(attr::USER_ID, user.as_str());
-    }
-    if let Some(repo) = &ctx.repo {
-        span.record(attr::REPO, repo.as_str());
-    }
-    if let Some(trace_id) = &ctx.trace_id {
-        span.record(attr::TRACE_ID, trace_id.as_str());
-    }
-    if let Some(session) = &ctx.session_id {
-        span.record(attr::SESSION_ID, session.as_str());
-    }
-    span
+    )
 }
 
-/// Records the decision and the asserted actor chain.
-pub(crate) fn record_decision(
-    span: &Span,
-    decision: &Decision,
-    asserted: &AssertedChain,
+/// The asserted chain as the span carries it (JSON), without the user when user ids are off.
+pub(crate) fn asserted_chain_json(
+    mut asserted: AssertedChain,
     record_user_ids: bool,
-) {
-    if span.is_disabled() {
-        return;
-    }
-    span.record(attr::FLOW, decision.flow.name());
-    span.record(attr::RULE_ID, decision.rule_id.as_str());
-    if let Some(provider) = &decision.provider {
-        span.record(attr::PROVIDER, provider.as_str());
-    }
-    let mut asserted = asserted.clone();
+) -> Option<String> {
     if !record_user_ids {
         asserted.user = None;
     }
-    if let Ok(json) = serde_json::to_string(&asserted) {
-        span.record(attr::ACTOR_CHAIN_ASSERTED, json.as_str());
-    }
+    serde_json::to_string(&asserted).ok()
 }
 
-/// Records a successful resolve.
-pub(crate) fn record_success(span: &Span, resolved: &ResolvedToken, consent: ConsentOutcome) {
-    if span.is_disabled() {
-        return;
-    }
-    span.record(attr::SOURCE, resolved.source.name());
-    span.record(
-        attr::CACHE,
-        if resolved.source == CredentialSource::Cache {
-            "hit"
-        } else {
-            "miss"
-        },
-    );
-    span.record(attr::TOKEN_FINGERPRINT, resolved.fingerprint().as_str());
-    if let Ok(exp) = resolved.expires_at.duration_since(std::time::UNIX_EPOCH) {
-        span.record(attr::TOKEN_EXPIRES_AT, exp.as_secs());
-    }
-    span.record(attr::CONSENT, consent.name());
-    if let Some(reason) = &resolved.fallback_reason {
-        span.record(attr::FALLBACK_REASON, reason.as_str());
-    }
-    if let Some(observed) = &resolved.observed
-        && let Ok(json) = serde_json::to_string(observed)
-    {
-        span.record(attr::ACTOR_CHAIN_OBSERVED, json.as_str());
-    }
-}
-
-/// Records a failed resolve: the error class and, for consent, the outcome. Never the URL.
-pub(crate) fn record_error(span: &Span, error: &ResolveError) {
-    span.record(attr::ERROR_KIND, error.kind());
-    match error {
-        ResolveError::ConsentRequired(..) => {
-            span.record(attr::CONSENT, ConsentOutcome::Pending.name())
+/// Records how a resolve ended: the decision (when one was made), the asserted chain, and
+/// either the token's facts or the error class. Never the token, never a consent URL.
+pub(crate) fn record_outcome(
+    span: &Span,
+    decision: Option<&Decision>,
+    asserted: Option<&str>,
+    result: &Result<ResolvedToken, ResolveError>,
+) {
+    let flow = decision.map(|d| d.flow.name());
+    let rule_id = decision.map(|d| d.rule_id.as_str());
+    let provider = decision.and_then(|d| d.provider.as_deref());
+    match result {
+        Ok(resolved) => {
+            let consent = if resolved.flow == Flow::UserFederation {
+                ConsentOutcome::Granted
+            } else {
+                ConsentOutcome::NotRequired
+            };
+            let cache = if resolved.source == CredentialSource::Cache {
+                "hit"
+            } else {
+                "miss"
+            };
+            let expires_at = resolved
+                .expires_at
+                .duration_since(UNIX_EPOCH)
+                .ok()
+                .map(|exp| exp.as_secs());
+            let observed = resolved
+                .observed
+                .as_ref()
+                .and_then(|observed| serde_json::to_string(observed).ok());
+            tracing::record_all!(
+                span,
+                { attr::FLOW } = flow,
+                { attr::RULE_ID } = rule_id,
+                { attr::PROVIDER } = provider,
+                { attr::ACTOR_CHAIN_ASSERTED } = asserted,
+                { attr::SOURCE } = resolved.source.name(),
+                { attr::CACHE } = cache,
+                { attr::TOKEN_FINGERPRINT } = resolved.fingerprint().as_str(),
+                { attr::TOKEN_EXPIRES_AT } = expires_at,
+                { attr::CONSENT } = consent.name(),
+                { attr::FALLBACK_REASON } = resolved.fallback_reason.as_deref(),
+                { attr::ACTOR_CHAIN_OBSERVED } = observed.as_deref(),
+            );
         }
-        ResolveError::ConsentFailed { .. } => {
-            span.record(attr::CONSENT, ConsentOutcome::Failed.name())
+        Err(error) => {
+            let consent = match error {
+                ResolveError::ConsentRequired(..) => Some(ConsentOutcome::Pending.name()),
+                ResolveError::ConsentFailed { .. } => Some(ConsentOutcome::Failed.name()),
+                _ => None,
+            };
+            tracing::record_all!(
+                span,
+                { attr::FLOW } = flow,
+                { attr::RULE_ID } = rule_id,
+                { attr::PROVIDER } = provider,
+                { attr::ACTOR_CHAIN_ASSERTED } = asserted,
+                { attr::ERROR_KIND } = error.kind(),
+                { attr::CONSENT } = consent,
+            );
+            tracing::warn!(parent: span, "credential resolve failed ({}): {error}", error.kind());
         }
-        _ => span,
-    };
-    tracing::warn!(parent: span, "credential resolve failed ({}): {error}", error.kind());
+    }
 }

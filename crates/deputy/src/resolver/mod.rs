@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use deputy_core::actor::AssertedChain;
-use deputy_core::audit::{ConsentOutcome, CredentialSource};
+use deputy_core::audit::CredentialSource;
 use deputy_core::flow::Flow;
 use deputy_core::policy::{Decision, PolicyTable};
 use deputy_core::{Integration, Operation};
@@ -89,29 +89,29 @@ impl Resolver {
         integration: &Integration,
         op: Operation,
     ) -> Result<ResolvedToken, ResolveError> {
-        let span = telemetry::resolve_span(task, integration, op, self.inner.record_user_ids);
+        let inner = &self.inner;
+        let span = telemetry::resolve_span(task, integration, op, inner.record_user_ids);
+        let mut decided = None;
         let result = tokio::time::timeout(
-            self.inner.deadline,
-            self.resolve_in_span(task, integration, op, &span)
+            inner.deadline,
+            self.resolve_in_span(task, integration, op, &mut decided)
                 .instrument(span.clone()),
         )
         .await
         .unwrap_or_else(|_| {
             Err(ResolveError::DeadlineExceeded {
                 integration: integration.clone(),
-                deadline: self.inner.deadline,
+                deadline: inner.deadline,
             })
         });
-        match &result {
-            Ok(resolved) => {
-                let consent = if resolved.flow == Flow::UserFederation {
-                    ConsentOutcome::Granted
-                } else {
-                    ConsentOutcome::NotRequired
-                };
-                telemetry::record_success(&span, resolved, consent);
-            }
-            Err(error) => telemetry::record_error(&span, error),
+        if !span.is_disabled() {
+            let asserted = decided.as_deref().and_then(|decision| {
+                telemetry::asserted_chain_json(
+                    self.asserted_chain(task, decision),
+                    inner.record_user_ids,
+                )
+            });
+            telemetry::record_outcome(&span, decided.as_deref(), asserted.as_deref(), &result);
         }
         result
     }
@@ -192,34 +192,30 @@ impl Resolver {
             .map_err(|e| ResolveError::from_vault(&pending.integration, e))
     }
 
+    /// Decides, checks and serves from the cache or the vault. The decision is left in
+    /// `decided` as soon as it is made, so the span records it even when the resolve then
+    /// fails or runs out of time.
     async fn resolve_in_span(
         &self,
         task: &Task,
         integration: &Integration,
         op: Operation,
-        span: &tracing::Span,
+        decided: &mut Option<Arc<Decision>>,
     ) -> Result<ResolvedToken, ResolveError> {
         let inner = &self.inner;
         let mut decision = inner.policy.decide(&task.ctx, integration, op)?;
         inner.api_keys.choose(&mut decision);
-        if !span.is_disabled() {
-            telemetry::record_decision(
-                span,
-                &decision,
-                &self.asserted_chain(task, &decision),
-                inner.record_user_ids,
-            );
-        }
-        self.check_preconditions(task, integration, op, &decision)
+        let decision = &*decided.insert(decision);
+        self.check_preconditions(task, integration, op, decision)
             .await?;
-        let user = self.vault_user(task, &decision);
-        let key = self.cache_key(task, &decision, user.as_deref());
+        let user = self.vault_user(task, decision);
+        let key = self.cache_key(task, decision, user.as_deref());
         if let Some(cached) = inner.cache.get(&key) {
-            return Ok(resolved(cached, &decision, CredentialSource::Cache));
+            return Ok(resolved(cached, decision, CredentialSource::Cache));
         }
         // Boxed: the miss path's future (vault calls, verification) is large, and building and
         // moving it inline cost a cache hit more than the lookup itself.
-        Box::pin(self.resolve_miss(task, integration, &decision, key, user)).await
+        Box::pin(self.resolve_miss(task, integration, decision, key, user)).await
     }
 
     /// A cache miss: one fetch per key however many callers wait, the fallback when the vault
