@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
+use deputy_core::actor::{AssertedChain, ObservedDelegation};
 use deputy_core::audit::{AuditRecord, CredentialSource};
 use deputy_core::{IssuerMap, Operation};
 
@@ -147,6 +148,8 @@ impl InvariantChecker {
         }
         if let Some(observed) = &record.observed_delegation {
             match &record.asserted_chain {
+                // The common case, that the chains agree, is checked without allocating.
+                Some(asserted) if agree(asserted, observed, &self.issuers) => {}
                 Some(asserted) => {
                     let disagreements = asserted.disagreements(observed, &self.issuers);
                     if !disagreements.is_empty() {
@@ -194,5 +197,103 @@ impl InvariantChecker {
             }
         }
         found
+    }
+}
+
+/// Whether `asserted.disagreements(observed, issuers)` is empty, found without allocating:
+/// the subject is the asserted user (from the user's IdP, when the issuer is known), the token
+/// names at least one actor, and each actor is the asserted one at its depth (agent, then
+/// orchestrator).
+fn agree(asserted: &AssertedChain, observed: &ObservedDelegation, issuers: &IssuerMap) -> bool {
+    let subject_agrees = asserted.user.as_ref().is_none_or(|user| {
+        observed.subject.sub == user.sub()
+            && observed
+                .subject
+                .iss
+                .as_deref()
+                .and_then(|iss| issuers.prefix_for(iss))
+                .is_none_or(|prefix| prefix == user.idp())
+    });
+    let actors = observed.actors.actors();
+    let expected = |depth: usize| match depth {
+        0 => Some(asserted.agent.as_str()),
+        1 => asserted.orchestrator.as_deref(),
+        _ => None,
+    };
+    subject_agrees
+        && !actors.is_empty()
+        && actors
+            .iter()
+            .enumerate()
+            .all(|(depth, actor)| expected(depth) == Some(actor.sub.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use deputy_core::UserId;
+    use deputy_core::actor::{Actor, ActorChain};
+
+    use super::*;
+
+    #[test]
+    fn agreement_is_exactly_the_absence_of_disagreements() {
+        let mut issuers = IssuerMap::new();
+        issuers.insert("https://okta", "okta").unwrap();
+        issuers.insert("https://entra", "entra").unwrap();
+        let users = [None, Some(UserId::parse("okta+alice").unwrap())];
+        let subjects = ["alice", "bob", ""];
+        let issuer_names = [
+            None,
+            Some("https://okta"),
+            Some("https://okta/"),
+            Some("https://entra"),
+            Some("https://other"),
+        ];
+        let names = ["agent", "orch", "other"];
+        let mut chains = vec![vec![]];
+        for len in 1..=3 {
+            let mut longer = Vec::new();
+            for chain in chains.iter().filter(|c| c.len() == len - 1) {
+                for name in names {
+                    let mut c: Vec<&str> = chain.clone();
+                    c.push(name);
+                    longer.push(c);
+                }
+            }
+            chains.extend(longer);
+        }
+        let mut checked = 0;
+        for user in &users {
+            for orchestrator in [None, Some("orch".to_owned())] {
+                let asserted = AssertedChain {
+                    user: user.clone(),
+                    orchestrator,
+                    agent: "agent".into(),
+                    workload: None,
+                };
+                for sub in subjects {
+                    for iss in issuer_names {
+                        for chain in &chains {
+                            let observed = ObservedDelegation {
+                                subject: Actor {
+                                    sub: sub.into(),
+                                    iss: iss.map(Into::into),
+                                },
+                                actors: ActorChain::from_actors(
+                                    chain.iter().map(|a| Actor::new(*a)).collect(),
+                                ),
+                            };
+                            assert_eq!(
+                                agree(&asserted, &observed, &issuers),
+                                asserted.disagreements(&observed, &issuers).is_empty(),
+                                "{asserted:?} {observed:?}"
+                            );
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 1_000);
     }
 }

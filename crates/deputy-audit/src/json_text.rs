@@ -11,6 +11,7 @@
 /// assert_eq!(plain_len(b"tab\there"), 3);
 /// assert_eq!(plain_len("no escapes: é 日本".as_bytes()), "no escapes: é 日本".len());
 /// ```
+#[inline]
 pub fn plain_len(bytes: &[u8]) -> usize {
     const ONES: u64 = u64::from_le_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);

@@ -235,6 +235,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// One escape after its backslash. Lone surrogates are left to `serde_json`.
+    #[inline(always)]
     fn escape(&mut self) -> Scan<char> {
         let Some(&kind) = self.bytes.get(self.pos) else {
             return self.fail();
@@ -255,6 +256,7 @@ impl<'a> Cursor<'a> {
         Ok(simple)
     }
 
+    #[inline(never)]
     fn unicode_escape(&mut self) -> Scan<char> {
         let first = self.hex4()?;
         let code = match first {
@@ -421,6 +423,7 @@ impl<'a> Cursor<'a> {
 
     /// The end of the run of string bytes from `from` that need no attention: the index of
     /// the first `"`, `\` or control character (or the end of the text).
+    #[inline]
     fn plain_run(&self, from: usize) -> usize {
         from + self.bytes.get(from..).map_or(0, plain_len)
     }
