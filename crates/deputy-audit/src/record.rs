@@ -6,18 +6,19 @@
 
 use std::str::FromStr;
 
+use deputy_core::actor::{AssertedChain, ObservedDelegation};
 use deputy_core::attr;
 use deputy_core::audit::{
     AuditRecord, ConsentOutcome, Correlation, CredentialSource, SCHEMA, TokenFingerprint,
 };
-use deputy_core::{Integration, Operation, RepoRef, TaskId, TraceId};
+use deputy_core::{Integration, Operation, RepoRef, TaskId, TraceId, UserId};
 use serde::Deserialize;
 use serde::de::IntoDeserializer;
 
 use crate::chain_json;
 use crate::span::{AttrValue, Span};
+use recent::Recent;
 use spare::Spare;
-use users::RecentUsers;
 
 /// What one span means to the audit pipeline.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,7 +79,11 @@ pub(crate) struct Reuse {
     #[expect(clippy::vec_box, reason = "the boxes are reused as they are")]
     pub(crate) records: Vec<Box<AuditRecord>>,
     /// User ids parsed recently.
-    users: RecentUsers,
+    users: Recent<UserId>,
+    /// Asserted chains parsed recently (by their JSON text).
+    asserted: Recent<AssertedChain>,
+    /// Observed delegations parsed recently (by their JSON text).
+    observed: Recent<ObservedDelegation>,
 }
 
 /// Like [`resolution`], building the record in one of the spare records when there is one,
@@ -108,7 +113,10 @@ pub(crate) fn resolution_reusing(
     // stays the same.
     let task_id = reader.required(Slot::TaskId, |s| TaskId::new(s).map_err(|e| e.to_string()))?;
     let user_id = reader.optional(Slot::UserId, |s| {
-        reuse.users.parse(s).map_err(|e| e.to_string())
+        reuse
+            .users
+            .parse(s, UserId::parse)
+            .map_err(|e| e.to_string())
     })?;
     let correlation = Correlation {
         task_id,
@@ -146,13 +154,18 @@ pub(crate) fn resolution_reusing(
         })?,
         token_fingerprint: reader.optional(Slot::TokenFingerprint, fingerprint)?,
         // The chain usually names the span's user: that id is cloned, not parsed again.
+        // The same chain documents recur (one per user and agent): parsed once, then cloned.
         asserted_chain: reader.optional(Slot::ActorChainAsserted, |s| {
-            let old = spare.take(|r| r.asserted_chain.take());
-            chain_json::asserted_chain_reusing(s, correlation.user_id.as_ref(), old)
+            reuse.asserted.parse(s, |s| {
+                let old = spare.take(|r| r.asserted_chain.take());
+                chain_json::asserted_chain_reusing(s, correlation.user_id.as_ref(), old)
+            })
         })?,
         observed_delegation: reader.optional(Slot::ActorChainObserved, |s| {
-            let old = spare.take(|r| r.observed_delegation.take().map(|o| o.subject));
-            chain_json::observed_delegation_reusing(s, old)
+            reuse.observed.parse(s, |s| {
+                let old = spare.take(|r| r.observed_delegation.take().map(|o| o.subject));
+                chain_json::observed_delegation_reusing(s, old)
+            })
         })?,
         resolved_at_ms: span.end_unix_nano / 1_000_000,
         expires_at: match attrs.get(Slot::TokenExpiresAt) {
@@ -165,8 +178,8 @@ pub(crate) fn resolution_reusing(
     Ok(Resolution::Issued(spare.boxed(record)))
 }
 
+mod recent;
 mod spare;
-mod users;
 
 /// The attributes a record is made of, each at its index in [`ResolveAttrs`].
 #[derive(Clone, Copy)]

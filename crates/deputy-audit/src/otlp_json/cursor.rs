@@ -430,6 +430,7 @@ impl<'a> Cursor<'a> {
 
     /// `text[start..end]`, or giving up if that is not on character boundaries (it always is:
     /// both ends sit next to ASCII bytes).
+    #[inline(always)]
     fn slice(&self, start: usize, end: usize) -> Scan<&'a str> {
         match self.text.get(start..end) {
             Some(s) => Ok(s),
