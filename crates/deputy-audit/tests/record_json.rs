@@ -41,7 +41,9 @@ fn record(i: usize) -> AuditRecord {
     ];
     let actor = |n: usize| Actor {
         sub: text(n),
-        iss: n.is_multiple_of(2).then(|| format!("https://idp-{n}.example/\"q\"")),
+        iss: n
+            .is_multiple_of(2)
+            .then(|| format!("https://idp-{n}.example/\"q\"")),
     };
     AuditRecord {
         schema: SCHEMA.to_owned(),
