@@ -269,11 +269,29 @@ impl<'de> Visitor<'de> for SpanSeed<'_, 'de> {
 }
 
 fn lower_hex(id: Cow<'_, str>) -> Cow<'_, str> {
-    if id.bytes().any(|b| b.is_ascii_uppercase()) {
+    if has_upper_case(id.as_bytes()) {
         Cow::Owned(id.to_ascii_lowercase())
     } else {
         id
     }
+}
+
+/// Whether any byte is an ASCII upper-case letter; eight bytes at a time.
+fn has_upper_case(bytes: &[u8]) -> bool {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    let mut chunks = bytes.chunks_exact(8);
+    let found = (&mut chunks).any(|chunk| {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        // Per byte below 0x80: its high bit after adding 0x3f is set from `A` (0x41) up, and
+        // after adding 0x25 from `[` (0x5b) up; bytes from 0x80 never count.
+        let from_a = (word & !HIGHS) + ONES * 0x3f;
+        let past_z = (word & !HIGHS) + ONES * 0x25;
+        from_a & !past_z & !word & HIGHS != 0
+    });
+    found || chunks.remainder().iter().any(u8::is_ascii_uppercase)
 }
 
 #[cfg(test)]
@@ -310,6 +328,23 @@ mod tests {
         assert_eq!(span.attr("a").unwrap().texts(), vec!["x"]);
         assert_eq!(span.attr("k").unwrap().texts(), vec!["n", "y"]);
         assert_eq!(span.attr("z"), Some(&AttrValue::Empty));
+    }
+
+    #[test]
+    fn upper_case_is_found_in_every_byte_of_a_word() {
+        for len in 0..24 {
+            for at in 0..len {
+                for byte in 0u8..=255 {
+                    let mut bytes = vec![b'a'; len];
+                    bytes[at] = byte;
+                    assert_eq!(
+                        has_upper_case(&bytes),
+                        byte.is_ascii_uppercase(),
+                        "{len} {at} {byte}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

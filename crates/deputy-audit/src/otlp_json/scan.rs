@@ -285,16 +285,28 @@ fn kvlist_value<'a>(c: &mut Cursor<'a>) -> Scan<Vec<Attribute<'a>>> {
 fn integer(c: &mut Cursor<'_>) -> Scan<i128> {
     if c.peek() == Some(b'"') {
         let text = c.string()?;
-        return in_range(c, text.parse::<i128>().ok());
+        return in_range(c, decimal(&text));
     }
     let Number { text, integer } = c.number()?;
     // serde_json reads `-0` and integers beyond 64 bits as floats, which are refused.
     if !integer || text == "-0" {
         return c.fail();
     }
-    let value = text.parse::<i128>().ok();
+    let value = decimal(text);
     let fits = value.is_some_and(|v| i64::try_from(v).is_ok() || u64::try_from(v).is_ok());
     in_range(c, value.filter(|_| fits))
+}
+
+/// `text.parse::<i128>()`, with the usual case (up to 19 plain digits, which always fit in
+/// a `u64`) read without 128-bit arithmetic.
+fn decimal(text: &str) -> Option<i128> {
+    if (1..=19).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit()) {
+        let value = text
+            .bytes()
+            .fold(0u64, |v, d| v * 10 + u64::from(d - b'0'));
+        return Some(i128::from(value));
+    }
+    text.parse::<i128>().ok()
 }
 
 /// A JSON number as `f64`, converted by `serde_json` itself so the value is the same bits.
