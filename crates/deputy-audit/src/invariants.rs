@@ -1,14 +1,14 @@
 //! The invariants checked on every record. One checker remembers which user and task each
 //! token fingerprint was first seen for, so a shared token is found across records.
 
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
-
 use deputy_core::actor::{AssertedChain, ObservedDelegation};
 use deputy_core::audit::{AuditRecord, CredentialSource};
 use deputy_core::{IssuerMap, Operation};
 
 use crate::finding::{Finding, Rule};
+use first_seen::FirstSeen;
+
+mod first_seen;
 
 /// Checks records against the audit invariants.
 ///
@@ -21,57 +21,7 @@ use crate::finding::{Finding, Rule};
 #[derive(Debug, Default)]
 pub struct InvariantChecker {
     issuers: IssuerMap,
-    first_seen: HashMap<FingerprintKey, Owner>,
-    /// Fingerprints first seen since [`InvariantChecker::begin`], while a document is read.
-    journal: Option<Vec<FingerprintKey>>,
-}
-
-/// A fingerprint as a map key: its 128 bits when it is well formed (no allocation per record),
-/// else its text.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum FingerprintKey {
-    Bits(u128),
-    Text(Box<str>),
-}
-
-impl FingerprintKey {
-    fn of(fingerprint: &str) -> Self {
-        fingerprint
-            .strip_prefix("sha256:")
-            .filter(|hex| hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
-            .and_then(|hex| u128::from_str_radix(hex, 16).ok())
-            .map_or_else(
-                || FingerprintKey::Text(fingerprint.into()),
-                FingerprintKey::Bits,
-            )
-    }
-}
-
-/// The task and user a fingerprint was first seen for, in one allocation.
-#[derive(Debug, Clone)]
-struct Owner {
-    /// The task id followed by the user id (if any).
-    text: Box<str>,
-    task_len: usize,
-    has_user: bool,
-}
-
-impl Owner {
-    fn new(task: &str, user: Option<&str>) -> Self {
-        Owner {
-            text: [task, user.unwrap_or_default()].concat().into(),
-            task_len: task.len(),
-            has_user: user.is_some(),
-        }
-    }
-
-    fn task(&self) -> &str {
-        &self.text[..self.task_len]
-    }
-
-    fn user(&self) -> Option<&str> {
-        self.has_user.then(|| &self.text[self.task_len..])
-    }
+    first_seen: FirstSeen,
 }
 
 impl InvariantChecker {
@@ -79,31 +29,24 @@ impl InvariantChecker {
     pub fn with_issuers(issuers: IssuerMap) -> Self {
         InvariantChecker {
             issuers,
-            first_seen: HashMap::new(),
-            journal: None,
+            first_seen: FirstSeen::default(),
         }
     }
 
     /// Starts remembering which fingerprints are new, so they can be forgotten again.
     pub(crate) fn begin(&mut self) {
-        self.journal.get_or_insert_with(Vec::new).clear();
+        self.first_seen.begin();
     }
 
     /// Keeps what was seen since [`InvariantChecker::begin`].
     pub(crate) fn commit(&mut self) {
-        if let Some(journal) = &mut self.journal {
-            journal.clear();
-        }
+        self.first_seen.commit();
     }
 
     /// Forgets the fingerprints first seen since [`InvariantChecker::begin`] (their document
     /// was malformed and is dropped whole).
     pub(crate) fn rollback(&mut self) {
-        if let Some(journal) = &mut self.journal {
-            for key in journal.drain(..) {
-                self.first_seen.remove(&key);
-            }
-        }
+        self.first_seen.rollback();
     }
 
     /// Every rule `record` breaks.
@@ -172,28 +115,18 @@ impl InvariantChecker {
         }
         if let Some(fp) = &record.token_fingerprint {
             let user = record.correlation.user_id.as_ref().map(|u| u.as_str());
-            match self.first_seen.entry(FingerprintKey::of(fp.as_str())) {
-                Entry::Occupied(first)
-                    if first.get().user() != user || first.get().task() != task =>
-                {
-                    let first = first.get();
-                    report(
-                        Rule::FingerprintShared,
-                        format!(
-                            "token {fp} was issued for task {} (user {}) and is used again by task {task} (user {})",
-                            first.task(),
-                            first.user().unwrap_or("none"),
-                            user.unwrap_or("none"),
-                        ),
-                    );
-                }
-                Entry::Occupied(_) => {}
-                Entry::Vacant(slot) => {
-                    if let Some(journal) = &mut self.journal {
-                        journal.push(slot.key().clone());
-                    }
-                    slot.insert(Owner::new(task, user));
-                }
+            if let Some((first_task, first_user)) =
+                self.first_seen.first_owner(fp.as_str(), task, user)
+                && (first_user != user || first_task != task)
+            {
+                report(
+                    Rule::FingerprintShared,
+                    format!(
+                        "token {fp} was issued for task {first_task} (user {}) and is used again by task {task} (user {})",
+                        first_user.unwrap_or("none"),
+                        user.unwrap_or("none"),
+                    ),
+                );
             }
         }
         found
