@@ -281,7 +281,7 @@ fn has_upper_case(bytes: &[u8]) -> bool {
     const ONES: u64 = u64::from_le_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
     let mut chunks = bytes.chunks_exact(8);
-    let found = (&mut chunks).any(|chunk| {
+    let found = chunks.any(|chunk| {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
         let word = u64::from_le_bytes(word);
