@@ -2,8 +2,10 @@
 //! seen again is cloned rather than parsed. The parsers are deterministic (the same text
 //! always gives the same value), so a cached value is the value parsing would give.
 
-/// How many values are kept (direct-mapped by a hash of the text).
+/// How many values are kept: sets of [`WAYS`] slots (each text has one set, by a hash of it),
+/// each set in most-recently-used order.
 const SLOTS: usize = 512;
+const WAYS: usize = 4;
 
 /// Recently parsed values by their text.
 #[derive(Debug)]
@@ -27,22 +29,46 @@ impl<T: Clone> Recent<T> {
         if self.slots.is_empty() {
             self.slots.resize_with(SLOTS, || None);
         }
-        // FNV-1a: cheap, and a collision only costs a parse.
-        let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        });
-        let slot = (hash % SLOTS as u64) as usize;
-        if let Some(Some((cached, value))) = self.slots.get(slot)
-            && **cached == *text
-        {
-            return Ok(value.clone());
+        let start = (hash(text.as_bytes()) % (SLOTS / WAYS) as u64) as usize * WAYS;
+        let Some(set) = self.slots.get_mut(start..start + WAYS) else {
+            return parse(text);
+        };
+        let hit = set
+            .iter()
+            .position(|slot| slot.as_ref().is_some_and(|(cached, _)| **cached == *text));
+        if let Some(way) = hit {
+            // The hit moves to the front of its set.
+            set[..=way].rotate_right(1);
+            if let Some((_, value)) = &set[0] {
+                return Ok(value.clone());
+            }
         }
         let value = parse(text)?;
-        if let Some(cached) = self.slots.get_mut(slot) {
-            *cached = Some((text.into(), value.clone()));
-        }
+        // The least recently used value makes room at the front.
+        set.rotate_right(1);
+        set[0] = Some((text.into(), value.clone()));
         Ok(value)
     }
+}
+
+/// A cheap hash, eight bytes at a time, every input bit reaching every output bit (a collision
+/// only costs a parse; the texts come from spans, so a flood of colliding texts only makes
+/// parsing as slow as without the cache).
+fn hash(bytes: &[u8]) -> u64 {
+    let mut chunks = bytes.chunks_exact(8);
+    let mut h = 0xcbf2_9ce4_8422_2325_u64 ^ bytes.len() as u64;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        h = (h ^ u64::from_le_bytes(word)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let mut last = [0u8; 8];
+    last[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+    h = (h ^ u64::from_le_bytes(last)).wrapping_mul(0x0100_0000_01b3);
+    // splitmix64's finalizer.
+    h = (h ^ (h >> 33)).wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h = (h ^ (h >> 33)).wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
 }
 
 #[cfg(test)]
