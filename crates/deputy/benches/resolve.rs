@@ -71,10 +71,19 @@ fn bare_spans(n: usize, fields: bool) -> Vec<u64> {
         let span = if fields {
             tracing::info_span!(
                 "bench.span",
-                a = "task-1", b = "linear", c = "read", d = "headless", e = "m2m",
-                f = "linear-m2m", g = "linear-service", h = "{\"agent\":\"deputy-agent\"}",
-                i = "cache", j = "hit", k = "sha256:0123456789abcdef0123456789abcdef",
-                l = "not_required", m = i as u64,
+                a = "task-1",
+                b = "linear",
+                c = "read",
+                d = "headless",
+                e = "m2m",
+                f = "linear-m2m",
+                g = "linear-service",
+                h = "{\"agent\":\"deputy-agent\"}",
+                i = "cache",
+                j = "hit",
+                k = "sha256:0123456789abcdef0123456789abcdef",
+                l = "not_required",
+                m = i as u64,
             )
         } else {
             tracing::info_span!("bench.span")

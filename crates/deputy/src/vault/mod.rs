@@ -161,33 +161,39 @@ impl TokenVault {
     /// through the operation's circuit breaker (refused at once while the circuit is open; the
     /// outcome reported afterwards), with SDK errors classified.
     ///
-    /// The request future is boxed once here: an SDK request future is several kilobytes, and
-    /// boxing it keeps every future above it small, so no `async` layer copies it again.
-    async fn call<O, E>(
-        &self,
+    /// The request future is boxed before anything awaits it: an SDK request future is
+    /// several kilobytes, and an `async fn` taking it by value would hold it inline, so every
+    /// future above (the fetch, the cache's single flight, the boxed miss) would be as large
+    /// and copied as it moves. Boxed here, it is copied once and everything above stays small.
+    fn call<'a, O, E>(
+        &'a self,
         operation: &'static str,
-        send: impl Future<Output = Result<O, SdkError<E, HttpResponse>>> + Send,
-    ) -> Result<O, VaultError>
+        send: impl Future<Output = Result<O, SdkError<E, HttpResponse>>> + Send + 'a,
+    ) -> impl Future<Output = Result<O, VaultError>> + Send + 'a
     where
-        E: ProvideErrorMetadata + Send,
-        O: Send,
+        E: ProvideErrorMetadata + Send + 'a,
+        O: Send + 'a,
     {
-        let span = call_span(operation);
-        let breaker = self.breakers.get(operation);
-        if let Some(open) = breaker.and_then(|b| b.admit().err()) {
-            return Err(VaultError::circuit_open(
-                operation,
-                self.breakers.policy,
-                open.retry_in,
-            ));
+        let send = Box::pin(send);
+        async move {
+            let span = call_span(operation);
+            let breaker = self.breakers.get(operation);
+            if let Some(open) = breaker.and_then(|b| b.admit().err()) {
+                return Err(VaultError::circuit_open(
+                    operation,
+                    self.breakers.policy,
+                    open.retry_in,
+                ));
+            }
+            let result = send
+                .instrument(span.clone())
+                .await
+                .map_err(|e| record_failure(&span, classify(operation, e)));
+            if let Some(breaker) = breaker {
+                breaker.record(!matches!(&result, Err(e) if e.kind == VaultErrorKind::Unavailable));
+            }
+            result
         }
-        let result = Box::pin(send.instrument(span.clone()))
-            .await
-            .map_err(|e| record_failure(&span, classify(operation, e)));
-        if let Some(breaker) = breaker {
-            breaker.record(!matches!(&result, Err(e) if e.kind == VaultErrorKind::Unavailable));
-        }
-        result
     }
 
     /// Mints a Workload Access Token for `workload`, bound as `binding` says.
