@@ -156,16 +156,20 @@ pub(crate) fn resolution_reusing(
         // The chain usually names the span's user: that id is cloned, not parsed again.
         // The same chain documents recur (one per user and agent): parsed once, then cloned.
         asserted_chain: reader.optional(Slot::ActorChainAsserted, |s| {
-            reuse.asserted.parse(s, |s| {
-                let old = spare.take(|r| r.asserted_chain.take());
-                chain_json::asserted_chain_reusing(s, correlation.user_id.as_ref(), old)
-            })
+            let old = spare.take(|r| r.asserted_chain.take());
+            reuse
+                .asserted
+                .parse_into(s, old, spare::refill_asserted, |s, old| {
+                    chain_json::asserted_chain_reusing(s, correlation.user_id.as_ref(), old)
+                })
         })?,
         observed_delegation: reader.optional(Slot::ActorChainObserved, |s| {
-            reuse.observed.parse(s, |s| {
-                let old = spare.take(|r| r.observed_delegation.take().map(|o| o.subject));
-                chain_json::observed_delegation_reusing(s, old)
-            })
+            let old = spare.take(|r| r.observed_delegation.take());
+            reuse
+                .observed
+                .parse_into(s, old, spare::refill_observed, |s, old| {
+                    chain_json::observed_delegation_reusing(s, old.map(|o| o.subject))
+                })
         })?,
         resolved_at_ms: span.end_unix_nano / 1_000_000,
         expires_at: match attrs.get(Slot::TokenExpiresAt) {

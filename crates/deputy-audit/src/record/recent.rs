@@ -26,12 +26,25 @@ impl<T: Clone> Recent<T> {
         text: &str,
         parse: impl FnOnce(&str) -> Result<T, E>,
     ) -> Result<T, E> {
+        self.parse_into(text, None, |_, _| {}, |text, _| parse(text))
+    }
+
+    /// Like [`Recent::parse`], reusing an `old` value no longer needed: a cached value is
+    /// copied into it with `copy` (which must leave it equal to the cached one), and `parse`
+    /// is given it.
+    pub(crate) fn parse_into<E>(
+        &mut self,
+        text: &str,
+        old: Option<T>,
+        copy: impl FnOnce(&mut T, &T),
+        parse: impl FnOnce(&str, Option<T>) -> Result<T, E>,
+    ) -> Result<T, E> {
         if self.slots.is_empty() {
             self.slots.resize_with(SLOTS, || None);
         }
         let start = (hash(text.as_bytes()) % (SLOTS / WAYS) as u64) as usize * WAYS;
         let Some(set) = self.slots.get_mut(start..start + WAYS) else {
-            return parse(text);
+            return parse(text, old);
         };
         let hit = set
             .iter()
@@ -40,10 +53,16 @@ impl<T: Clone> Recent<T> {
             // The hit moves to the front of its set.
             set[..=way].rotate_right(1);
             if let Some((_, value)) = &set[0] {
-                return Ok(value.clone());
+                return Ok(match old {
+                    Some(mut old) => {
+                        copy(&mut old, value);
+                        old
+                    }
+                    None => value.clone(),
+                });
             }
         }
-        let value = parse(text)?;
+        let value = parse(text, old)?;
         // The least recently used value makes room at the front.
         set.rotate_right(1);
         set[0] = Some((text.into(), value.clone()));

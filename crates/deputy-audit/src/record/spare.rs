@@ -1,6 +1,7 @@
 //! A record of an earlier span, written out already, whose allocations the next record
 //! reuses: the box and the free-text strings (flow, rule, provider, …).
 
+use deputy_core::actor::{AssertedChain, ObservedDelegation};
 use deputy_core::audit::AuditRecord;
 
 /// An old record to build the next one in, if there is one.
@@ -51,4 +52,19 @@ impl Spare {
             None => Box::new(record),
         }
     }
+}
+
+/// Makes `old` equal to `new`, in `old`'s strings.
+pub(super) fn refill_asserted(old: &mut AssertedChain, new: &AssertedChain) {
+    old.user.clone_from(&new.user);
+    old.orchestrator.clone_from(&new.orchestrator);
+    old.agent.clone_from(&new.agent);
+    old.workload.clone_from(&new.workload);
+}
+
+/// Makes `old` equal to `new`, in the subject's strings of `old` (the actors are cloned).
+pub(super) fn refill_observed(old: &mut ObservedDelegation, new: &ObservedDelegation) {
+    old.subject.sub.clone_from(&new.subject.sub);
+    old.subject.iss.clone_from(&new.subject.iss);
+    old.actors = new.actors.clone();
 }
