@@ -69,61 +69,45 @@ pub(crate) fn record_outcome(
     asserted: Option<&str>,
     result: &Result<ResolvedToken, ResolveError>,
 ) {
-    let flow = decision.map(|d| d.flow.name());
-    let rule_id = decision.map(|d| d.rule_id.as_str());
-    let provider = decision.and_then(|d| d.provider.as_deref());
-    match result {
-        Ok(resolved) => {
-            let consent = if resolved.flow == Flow::UserFederation {
-                ConsentOutcome::Granted
-            } else {
-                ConsentOutcome::NotRequired
-            };
-            let cache = if resolved.source == CredentialSource::Cache {
-                "hit"
-            } else {
-                "miss"
-            };
-            let expires_at = resolved
-                .expires_at
-                .duration_since(UNIX_EPOCH)
-                .ok()
-                .map(|exp| exp.as_secs());
-            let observed = resolved
-                .observed
-                .as_ref()
-                .and_then(|observed| serde_json::to_string(observed).ok());
-            tracing::record_all!(
-                span,
-                { attr::FLOW } = flow,
-                { attr::RULE_ID } = rule_id,
-                { attr::PROVIDER } = provider,
-                { attr::ACTOR_CHAIN_ASSERTED } = asserted,
-                { attr::SOURCE } = resolved.source.name(),
-                { attr::CACHE } = cache,
-                { attr::TOKEN_FINGERPRINT } = resolved.fingerprint().as_str(),
-                { attr::TOKEN_EXPIRES_AT } = expires_at,
-                { attr::CONSENT } = consent.name(),
-                { attr::FALLBACK_REASON } = resolved.fallback_reason.as_deref(),
-                { attr::ACTOR_CHAIN_OBSERVED } = observed.as_deref(),
-            );
+    let (resolved, error) = match result {
+        Ok(resolved) => (Some(resolved), None),
+        Err(error) => (None, Some(error)),
+    };
+    let consent = match (resolved, error) {
+        (Some(resolved), _) if resolved.flow == Flow::UserFederation => {
+            Some(ConsentOutcome::Granted)
         }
-        Err(error) => {
-            let consent = match error {
-                ResolveError::ConsentRequired(..) => Some(ConsentOutcome::Pending.name()),
-                ResolveError::ConsentFailed { .. } => Some(ConsentOutcome::Failed.name()),
-                _ => None,
-            };
-            tracing::record_all!(
-                span,
-                { attr::FLOW } = flow,
-                { attr::RULE_ID } = rule_id,
-                { attr::PROVIDER } = provider,
-                { attr::ACTOR_CHAIN_ASSERTED } = asserted,
-                { attr::ERROR_KIND } = error.kind(),
-                { attr::CONSENT } = consent,
-            );
-            tracing::warn!(parent: span, "credential resolve failed ({}): {error}", error.kind());
-        }
+        (Some(_), _) => Some(ConsentOutcome::NotRequired),
+        (_, Some(ResolveError::ConsentRequired(..))) => Some(ConsentOutcome::Pending),
+        (_, Some(ResolveError::ConsentFailed { .. })) => Some(ConsentOutcome::Failed),
+        _ => None,
+    };
+    let cache = resolved.map(|r| match r.source {
+        CredentialSource::Cache => "hit",
+        _ => "miss",
+    });
+    let expires_at = resolved
+        .and_then(|r| r.expires_at.duration_since(UNIX_EPOCH).ok())
+        .map(|exp| exp.as_secs());
+    let observed = resolved
+        .and_then(|r| r.observed.as_ref())
+        .and_then(|observed| serde_json::to_string(observed).ok());
+    tracing::record_all!(
+        span,
+        { attr::FLOW } = decision.map(|d| d.flow.name()),
+        { attr::RULE_ID } = decision.map(|d| d.rule_id.as_str()),
+        { attr::PROVIDER } = decision.and_then(|d| d.provider.as_deref()),
+        { attr::ACTOR_CHAIN_ASSERTED } = asserted,
+        { attr::SOURCE } = resolved.map(|r| r.source.name()),
+        { attr::CACHE } = cache,
+        { attr::TOKEN_FINGERPRINT } = resolved.map(|r| r.fingerprint().as_str()),
+        { attr::TOKEN_EXPIRES_AT } = expires_at,
+        { attr::CONSENT } = consent.map(ConsentOutcome::name),
+        { attr::FALLBACK_REASON } = resolved.and_then(|r| r.fallback_reason.as_deref()),
+        { attr::ACTOR_CHAIN_OBSERVED } = observed.as_deref(),
+        { attr::ERROR_KIND } = error.map(ResolveError::kind),
+    );
+    if let Some(error) = error {
+        tracing::warn!(parent: span, "credential resolve failed ({}): {error}", error.kind());
     }
 }
