@@ -189,16 +189,22 @@ fn key_value<'a>(c: &mut Cursor<'a>, attribute: &mut Attribute<'a>) -> Scan<()> 
     if has_key { Ok(()) } else { c.fail() }
 }
 
-/// An `AnyValue` object into `value` (`null` and `{}` are empty); the last known member counts.
-fn any_value<'a>(c: &mut Cursor<'a>, value: &mut AttrValue<'a>) -> Scan<()> {
-    *value = AttrValue::Empty;
-    if c.literal("null") {
-        return Ok(());
+/// An `AnyValue` object into `out` (`null` and `{}` are empty).
+fn any_value<'a>(c: &mut Cursor<'a>, out: &mut AttrValue<'a>) -> Scan<()> {
+    // Read into a local and stored once: each store into `out` drops what it held.
+    let mut value = AttrValue::Empty;
+    if !c.literal("null") {
+        c.open(b'{')?;
+        if !c.close_if_empty(b'}') {
+            any_value_members(c, &mut value)?;
+        }
     }
-    c.open(b'{')?;
-    if c.close_if_empty(b'}') {
-        return Ok(());
-    }
+    *out = value;
+    Ok(())
+}
+
+/// The members of an `AnyValue` object after its `{`; the last known member counts.
+fn any_value_members<'a>(c: &mut Cursor<'a>, value: &mut AttrValue<'a>) -> Scan<()> {
     const KINDS: [&str; 7] = [
         "stringValue",
         "intValue",
@@ -301,9 +307,7 @@ fn integer(c: &mut Cursor<'_>) -> Scan<i128> {
 /// a `u64`) read without 128-bit arithmetic.
 fn decimal(text: &str) -> Option<i128> {
     if (1..=19).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit()) {
-        let value = text
-            .bytes()
-            .fold(0u64, |v, d| v * 10 + u64::from(d - b'0'));
+        let value = text.bytes().fold(0u64, |v, d| v * 10 + u64::from(d - b'0'));
         return Some(i128::from(value));
     }
     text.parse::<i128>().ok()
