@@ -9,6 +9,10 @@ use std::borrow::Cow;
 
 use crate::json_text::plain_len;
 
+pub(crate) use scalars::Number;
+
+mod scalars;
+
 /// The fast scanner gave up on a document at byte `at`: the document is malformed, or uses
 /// JSON the scanner leaves to `serde_json` (which then decodes it or reports the error).
 ///
@@ -39,12 +43,6 @@ pub(crate) struct Cursor<'a> {
     depth: u32,
     /// Strings of earlier spans, emptied, for the next escaped strings (no allocation each).
     spare: Vec<String>,
-}
-
-/// A number's text and whether it is a plain integer (no fraction, no exponent).
-pub(crate) struct Number<'a> {
-    pub(crate) text: &'a str,
-    pub(crate) integer: bool,
 }
 
 impl<'a> Cursor<'a> {
@@ -293,65 +291,6 @@ impl<'a> Cursor<'a> {
         }
         self.pos += 4;
         Ok(value)
-    }
-
-    /// A number (JSON grammar); its text is left for the caller to convert.
-    pub(crate) fn number(&mut self) -> Scan<Number<'a>> {
-        self.peek();
-        let start = self.pos;
-        self.pos += usize::from(self.bytes.get(self.pos) == Some(&b'-'));
-        match self.bytes.get(self.pos) {
-            Some(b'0') => self.pos += 1,
-            Some(b'1'..=b'9') => self.digits(),
-            _ => return self.fail(),
-        }
-        let mut integer = true;
-        if self.bytes.get(self.pos) == Some(&b'.') {
-            self.pos += 1;
-            integer = false;
-            self.required_digits()?;
-        }
-        if matches!(self.bytes.get(self.pos), Some(b'e' | b'E')) {
-            self.pos += 1;
-            integer = false;
-            self.pos += usize::from(matches!(self.bytes.get(self.pos), Some(b'+' | b'-')));
-            self.required_digits()?;
-        }
-        if matches!(self.bytes.get(self.pos), Some(b'0'..=b'9')) {
-            return self.fail(); // a second leading zero
-        }
-        Ok(Number {
-            text: self.slice(start, self.pos)?,
-            integer,
-        })
-    }
-
-    fn digits(&mut self) {
-        while matches!(self.bytes.get(self.pos), Some(b'0'..=b'9')) {
-            self.pos += 1;
-        }
-    }
-
-    fn required_digits(&mut self) -> Scan<()> {
-        let start = self.pos;
-        self.digits();
-        if self.pos == start {
-            return self.fail();
-        }
-        Ok(())
-    }
-
-    /// A literal (`true`, `false`, `null`) if it is next.
-    pub(crate) fn literal(&mut self, word: &str) -> bool {
-        self.peek();
-        let found = self
-            .bytes
-            .get(self.pos..)
-            .is_some_and(|rest| rest.starts_with(word.as_bytes()));
-        if found {
-            self.pos += word.len();
-        }
-        found
     }
 
     /// Skips one value of any kind, checking it is JSON `serde_json` would skip.
