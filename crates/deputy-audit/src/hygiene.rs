@@ -102,12 +102,21 @@ fn token_prefix(bytes: &[u8]) -> bool {
                 || (i >= 6 && bytes[i - 6..].starts_with(b"github_pat_"))
         }
     };
+    let word_at = |at: usize| {
+        // A whole word where there is one (a fixed-size copy: no call), zero-padded at the end.
+        let mut word = [0u8; 8];
+        match bytes.get(at..at + 8) {
+            Some(chunk) => word.copy_from_slice(chunk),
+            None => {
+                let tail = bytes.get(at..).unwrap_or_default();
+                word[..tail.len()].copy_from_slice(tail);
+            }
+        }
+        u64::from_le_bytes(word)
+    };
     let mut at = 0;
     while at < bytes.len() {
-        let n = (bytes.len() - at).min(8);
-        let mut word = [0u8; 8];
-        word[..n].copy_from_slice(&bytes[at..at + n]);
-        let word = u64::from_le_bytes(word);
+        let word = word_at(at);
         let mut candidates = zero_bytes(word ^ (ONES * u64::from(b'J')))
             | zero_bytes(word ^ (ONES * u64::from(b'_')));
         while candidates != 0 {
