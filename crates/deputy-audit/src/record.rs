@@ -112,16 +112,24 @@ pub(crate) fn resolution_reusing(
     // Each attribute is checked in the record's member order, so the first error reported
     // stays the same.
     let task_id = reader.required(Slot::TaskId, |s| TaskId::new(s).map_err(|e| e.to_string()))?;
+    // A user or repository the spare record names already is kept: parsing the same text
+    // gives the same value.
     let user_id = reader.optional(Slot::UserId, |s| {
-        reuse
-            .users
-            .parse(s, UserId::parse)
-            .map_err(|e| e.to_string())
+        match spare.take(|r| r.correlation.user_id.take().filter(|old| old.as_str() == s)) {
+            Some(same) => Ok(same),
+            None => reuse
+                .users
+                .parse(s, UserId::parse)
+                .map_err(|e| e.to_string()),
+        }
     })?;
     let correlation = Correlation {
         task_id,
         repo: reader.optional(Slot::Repo, |s| {
-            RepoRef::from_str(s).map_err(|e| e.to_string())
+            match spare.take(|r| r.correlation.repo.take().filter(|old| old.as_str() == s)) {
+                Some(same) => Ok(same),
+                None => RepoRef::from_str(s).map_err(|e| e.to_string()),
+            }
         })?,
         trace_id: TraceId::new(&span.trace_id).ok(),
         session_id: spare.optional_text(

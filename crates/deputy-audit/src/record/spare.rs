@@ -56,15 +56,20 @@ impl Spare {
 
 /// Makes `old` equal to `new`, in `old`'s strings.
 pub(super) fn refill_asserted(old: &mut AssertedChain, new: &AssertedChain) {
-    old.user.clone_from(&new.user);
+    if old.user != new.user {
+        old.user.clone_from(&new.user);
+    }
     old.orchestrator.clone_from(&new.orchestrator);
     old.agent.clone_from(&new.agent);
     old.workload.clone_from(&new.workload);
 }
 
-/// Makes `old` equal to `new`, in the subject's strings of `old` (the actors are cloned).
+/// Makes `old` equal to `new`, in the subject's strings of `old` (the actors are cloned
+/// unless they are the same).
 pub(super) fn refill_observed(old: &mut ObservedDelegation, new: &ObservedDelegation) {
     old.subject.sub.clone_from(&new.subject.sub);
     old.subject.iss.clone_from(&new.subject.iss);
-    old.actors = new.actors.clone();
+    if old.actors != new.actors {
+        old.actors = new.actors.clone();
+    }
 }
