@@ -196,7 +196,7 @@ async fn resolver_spans_through_rotel_become_matching_records() {
         assert_eq!(record.provider, token.provider, "{task}");
         assert_eq!(
             record.token_fingerprint.as_ref(),
-            Some(token.fingerprint()),
+            Some(&token.fingerprint()),
             "{task}"
         );
         assert_eq!(record.observed_delegation, token.observed, "{task}");

@@ -106,10 +106,29 @@ pub struct TokenFingerprint(String);
 impl TokenFingerprint {
     /// Fingerprints a token.
     pub fn of(token: &str) -> Self {
+        Self::from_bits(Self::bits(token))
+    }
+
+    /// The 128 bits a fingerprint shows (the first half of the token's SHA-256), for callers
+    /// that keep many fingerprints and render them only when needed.
+    ///
+    /// ```
+    /// use deputy_core::audit::TokenFingerprint;
+    /// let bits = TokenFingerprint::bits("gho_example");
+    /// assert_eq!(TokenFingerprint::from_bits(bits), TokenFingerprint::of("gho_example"));
+    /// ```
+    pub fn bits(token: &str) -> [u8; 16] {
         let digest = Sha256::digest(token.as_bytes());
+        let mut bits = [0u8; 16];
+        bits.copy_from_slice(&digest[..16]);
+        bits
+    }
+
+    /// The fingerprint that shows `bits` (from [`TokenFingerprint::bits`]).
+    pub fn from_bits(bits: [u8; 16]) -> Self {
         let mut out = String::with_capacity(7 + 32);
         out.push_str("sha256:");
-        for byte in &digest[..16] {
+        for byte in bits {
             out.push(char::from(HEX[usize::from(byte >> 4)]));
             out.push(char::from(HEX[usize::from(byte & 0xf)]));
         }

@@ -31,7 +31,7 @@ pub struct ResolvedToken {
 
 impl ResolvedToken {
     /// The token's fingerprint, for logs and audit.
-    pub fn fingerprint(&self) -> &TokenFingerprint {
+    pub fn fingerprint(&self) -> TokenFingerprint {
         self.token.fingerprint()
     }
 }

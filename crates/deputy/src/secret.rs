@@ -1,8 +1,9 @@
 //! Secrets as types: tokens that never reach `Debug`, logs, spans or errors.
 //!
 //! Each value is shared (`Arc`): a clone, e.g. a cache hit handing out a token, copies no
-//! secret bytes, and the one copy is zeroized when its last holder drops it. Its fingerprint
-//! is computed once, on first use, and shared the same way.
+//! secret bytes, and the one copy is zeroized when its last holder drops it. Its fingerprint's
+//! 128 bits are hashed once, on first use, and shared the same way (16 bytes, not the rendered
+//! text: a cached token's allocation stays in the allocator's 64-byte class).
 
 use std::fmt;
 use std::sync::{Arc, OnceLock};
@@ -10,10 +11,10 @@ use std::sync::{Arc, OnceLock};
 use deputy_core::audit::TokenFingerprint;
 use secrecy::{ExposeSecret, SecretString};
 
-/// The one copy of a secret value and, once asked for, its fingerprint.
+/// The one copy of a secret value and, once asked for, its fingerprint's bits.
 struct Shared {
     value: SecretString,
-    fingerprint: OnceLock<TokenFingerprint>,
+    fingerprint: OnceLock<[u8; 16]>,
 }
 
 impl Shared {
@@ -24,9 +25,11 @@ impl Shared {
         })
     }
 
-    fn fingerprint(&self) -> &TokenFingerprint {
-        self.fingerprint
-            .get_or_init(|| TokenFingerprint::of(self.value.expose_secret()))
+    fn fingerprint(&self) -> TokenFingerprint {
+        let bits = self
+            .fingerprint
+            .get_or_init(|| TokenFingerprint::bits(self.value.expose_secret()));
+        TokenFingerprint::from_bits(*bits)
     }
 }
 
@@ -48,8 +51,8 @@ macro_rules! secret_type {
             }
 
             /// The fingerprint that spans and audit records carry instead of the value
-            /// (computed on first use).
-            pub fn fingerprint(&self) -> &TokenFingerprint {
+            /// (hashed on first use).
+            pub fn fingerprint(&self) -> TokenFingerprint {
                 self.0.fingerprint()
             }
         }

@@ -89,6 +89,7 @@ pub(crate) fn record_outcome(
     let expires_at = resolved
         .and_then(|r| r.expires_at.duration_since(UNIX_EPOCH).ok())
         .map(|exp| exp.as_secs());
+    let fingerprint = resolved.map(ResolvedToken::fingerprint);
     let observed = resolved
         .and_then(|r| r.observed.as_ref())
         .and_then(|observed| serde_json::to_string(observed).ok());
@@ -100,7 +101,7 @@ pub(crate) fn record_outcome(
         { attr::ACTOR_CHAIN_ASSERTED } = asserted,
         { attr::SOURCE } = resolved.map(|r| r.source.name()),
         { attr::CACHE } = cache,
-        { attr::TOKEN_FINGERPRINT } = resolved.map(|r| r.fingerprint().as_str()),
+        { attr::TOKEN_FINGERPRINT } = fingerprint.as_ref().map(|f| f.as_str()),
         { attr::TOKEN_EXPIRES_AT } = expires_at,
         { attr::CONSENT } = consent.map(ConsentOutcome::name),
         { attr::FALLBACK_REASON } = resolved.and_then(|r| r.fallback_reason.as_deref()),

@@ -409,7 +409,7 @@ async fn concurrent_resolves_make_one_vault_call_per_key() {
     }
     let mut fingerprints = std::collections::HashSet::new();
     for handle in handles {
-        fingerprints.insert(handle.await.unwrap().fingerprint().clone());
+        fingerprints.insert(handle.await.unwrap().fingerprint());
     }
     assert_eq!(fingerprints.len(), 1);
     assert_eq!(vault.call_count("GetResourceOauth2Token"), 1);

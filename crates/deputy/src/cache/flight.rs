@@ -194,7 +194,7 @@ fn make_room(ready: &mut HashMap<CompactKey, Arc<Entry>>, now: SystemTime) {
     }
     let soonest = ready
         .iter()
-        .min_by_key(|(_, entry)| entry.serve_until)
+        .min_by_key(|(_, entry)| entry.serve_until_ms)
         .map(|(key, _)| key.clone());
     if let Some(key) = soonest {
         ready.remove(&key);
