@@ -12,6 +12,7 @@ use crate::hygiene::{self, OversizedAttribute};
 use crate::invariants::InvariantChecker;
 use crate::otlp_json::{self, JsonDecodeError};
 use crate::record::{self, Resolution, SpanError};
+use crate::record_json;
 use crate::span::Span;
 
 pub use sink::{JsonLinesSink, Sink, write_batch};
@@ -62,18 +63,45 @@ fn at(line: Option<u64>) -> String {
 /// What came out of some spans.
 #[derive(Debug, Default)]
 pub struct Batch {
-    /// Records to write (boxed: a record is large, and is moved only as a pointer).
+    /// Records to write (boxed: a record is large, and is moved only as a pointer). Empty in
+    /// a batch made with [`Batch::serialising`], which holds its records in `record_lines`.
     pub records: Vec<Box<AuditRecord>>,
+    /// Records already serialised, in a batch made with [`Batch::serialising`]: one JSON
+    /// line per record (the bytes [`JsonLinesSink`] writes for it, `\n` included), in the
+    /// order the records were built.
+    pub record_lines: Vec<u8>,
     /// Invariant findings.
     pub findings: Vec<Finding>,
     /// Input that was skipped.
     pub errors: Vec<IngestError>,
+    /// Whether records are serialised into `record_lines` as they are built.
+    serialising: bool,
 }
 
 impl Batch {
+    /// A batch whose records are serialised into [`Batch::record_lines`] as soon as each
+    /// is built (while it is still in cache; its allocations go to the next record) instead
+    /// of being kept in [`Batch::records`]. A malformed document is still undone whole: the
+    /// lines its records added are truncated away.
+    ///
+    /// ```
+    /// use deputy_audit::pipeline::Batch;
+    /// let mut pipeline = deputy_audit::Pipeline::default();
+    /// let mut batch = Batch::serialising();
+    /// pipeline.json_line_into(1, r#"{"resourceSpans":[]}"#, &mut batch);
+    /// assert!(batch.records.is_empty() && batch.record_lines.is_empty());
+    /// ```
+    pub fn serialising() -> Self {
+        Batch {
+            serialising: true,
+            ..Batch::default()
+        }
+    }
+
     /// Empties the batch, keeping its capacity.
     pub fn clear(&mut self) {
         self.records.clear();
+        self.record_lines.clear();
         self.findings.clear();
         self.errors.clear();
     }
@@ -172,6 +200,7 @@ impl Pipeline {
     ) -> Result<(), JsonDecodeError> {
         let mark = Mark {
             records: batch.records.len(),
+            record_lines: batch.record_lines.len(),
             findings: batch.findings.len(),
             errors: batch.errors.len(),
             stats: self.stats.clone(),
@@ -204,6 +233,7 @@ impl Pipeline {
         self.checker.rollback();
         self.stats.clone_from(&mark.stats);
         batch.records.truncate(mark.records);
+        batch.record_lines.truncate(mark.record_lines);
         batch.findings.truncate(mark.findings);
         batch.errors.truncate(mark.errors);
     }
@@ -222,16 +252,6 @@ impl Pipeline {
             self.span(span, line, batch);
         }
         self.count(batch, findings, errors);
-    }
-
-    /// Keeps records that were written out for the next records to reuse (up to a bound).
-    #[expect(clippy::vec_box, reason = "the batch's boxes are what is reused")]
-    fn reuse_records(&mut self, records: &mut Vec<Box<AuditRecord>>) {
-        const KEPT: usize = 1024;
-        let room = KEPT.saturating_sub(self.reuse.records.len());
-        self.reuse
-            .records
-            .extend(records.drain(..records.len().min(room)));
     }
 
     /// Counts the findings and errors `batch` gained after the first `findings` and `errors`.
@@ -275,7 +295,14 @@ impl Pipeline {
             Ok(Resolution::Issued(record)) => {
                 batch.findings.extend(self.checker.check(&record));
                 self.stats.records += 1;
-                batch.records.push(record);
+                if batch.serialising {
+                    // Written while still in cache; its allocations build the next record.
+                    record_json::write_record(&mut batch.record_lines, &record);
+                    batch.record_lines.push(b'\n');
+                    self.reuse.records.push(record);
+                } else {
+                    batch.records.push(record);
+                }
             }
             Err(source) => batch.errors.push(IngestError::Span { line, source }),
         }
@@ -285,6 +312,7 @@ impl Pipeline {
 /// What a batch and the counts were before a document was read.
 struct Mark {
     records: usize,
+    record_lines: usize,
     findings: usize,
     errors: usize,
     stats: Stats,
@@ -308,7 +336,7 @@ pub fn run_lines(
     sink: &mut impl Sink,
 ) -> io::Result<()> {
     let mut buffer = Vec::with_capacity(64 * 1024);
-    let mut batch = Batch::default();
+    let mut batch = Batch::serialising();
     let mut line = 0u64;
     loop {
         buffer.clear();
@@ -318,7 +346,6 @@ pub fn run_lines(
         line += 1;
         let text = buffer.strip_suffix(b"\n").unwrap_or(&buffer);
         let text = text.strip_suffix(b"\r").unwrap_or(text);
-        pipeline.reuse_records(&mut batch.records);
         batch.clear();
         match std::str::from_utf8(text) {
             Ok(text) => pipeline.json_line_into(line, text, &mut batch),

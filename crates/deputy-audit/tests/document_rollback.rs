@@ -94,3 +94,66 @@ fn an_http_body_that_breaks_is_refused_whole_and_the_batch_keeps_what_it_had() {
     assert_eq!(tasks, ["t-kept"]);
     assert_eq!((pipeline.stats().spans, pipeline.stats().records), (1, 1));
 }
+
+#[test]
+fn a_serialising_batch_keeps_the_lines_of_good_documents_and_drops_those_of_a_broken_one() {
+    let good = line(vec![
+        span(
+            1,
+            attr::SPAN_RESOLVE,
+            &resolve_span("t-kept", Some("dev+alice"), "read", &fingerprint(1)),
+        ),
+        span(
+            2,
+            attr::SPAN_RESOLVE,
+            &resolve_span("t-also-kept", Some("dev+bob"), "write", &fingerprint(2)),
+        ),
+    ]);
+    let full = line(vec![
+        span(
+            3,
+            attr::SPAN_RESOLVE,
+            &resolve_span("t-dropped", Some("dev+alice"), "read", &fingerprint(3)),
+        ),
+        span(
+            4,
+            attr::SPAN_RESOLVE,
+            &resolve_span("t-dropped-too", Some("dev+alice"), "read", &fingerprint(4)),
+        ),
+    ]);
+    let broken = &full[..full.len() - 10];
+    let mut serialising = Batch::serialising();
+    let mut pipeline = Pipeline::default();
+    pipeline
+        .json_document(&good, None, &mut serialising)
+        .unwrap();
+    assert!(
+        pipeline
+            .json_document(broken, None, &mut serialising)
+            .is_err()
+    );
+    assert!(serialising.records.is_empty());
+    // The same bytes a sink writes for the records a collecting batch keeps.
+    let mut collecting = Batch::default();
+    let mut reference = Pipeline::default();
+    reference
+        .json_document(&good, None, &mut collecting)
+        .unwrap();
+    assert!(
+        reference
+            .json_document(broken, None, &mut collecting)
+            .is_err()
+    );
+    assert_eq!(collecting.records.len(), 2);
+    let mut sink = JsonLinesSink::new(Vec::new(), Vec::new());
+    deputy_audit::pipeline::write_batch(&collecting, &mut sink).unwrap();
+    assert_eq!(
+        String::from_utf8(serialising.record_lines.clone()).unwrap(),
+        String::from_utf8(sink.records).unwrap()
+    );
+    assert_eq!(pipeline.stats(), reference.stats());
+    // And a sink given the serialising batch writes those bytes.
+    let mut sink = JsonLinesSink::new(Vec::new(), Vec::new());
+    deputy_audit::pipeline::write_batch(&serialising, &mut sink).unwrap();
+    assert_eq!(sink.records, serialising.record_lines);
+}

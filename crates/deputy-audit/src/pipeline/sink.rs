@@ -13,6 +13,10 @@ use crate::record_json;
 pub trait Sink {
     /// One record.
     fn record(&mut self, record: &AuditRecord) -> io::Result<()>;
+    /// Records serialised already ([`Batch::record_lines`]): one JSON line per record, each
+    /// ending in `\n`, the bytes [`JsonLinesSink`] writes for the record in
+    /// [`Sink::record`].
+    fn record_lines(&mut self, lines: &[u8]) -> io::Result<()>;
     /// One finding.
     fn finding(&mut self, finding: &Finding) -> io::Result<()>;
     /// One skipped line or span.
@@ -56,6 +60,10 @@ impl<R: Write, F: Write> Sink for JsonLinesSink<R, F> {
         self.records.write_all(&self.line)
     }
 
+    fn record_lines(&mut self, lines: &[u8]) -> io::Result<()> {
+        self.records.write_all(lines)
+    }
+
     fn finding(&mut self, finding: &Finding) -> io::Result<()> {
         write_json_line(&mut self.line, &mut self.findings, finding)
     }
@@ -84,6 +92,9 @@ fn write_json_line(
 
 /// Writes a batch to a sink.
 pub fn write_batch(batch: &Batch, sink: &mut impl Sink) -> io::Result<()> {
+    if !batch.record_lines.is_empty() {
+        sink.record_lines(&batch.record_lines)?;
+    }
     for record in &batch.records {
         sink.record(record)?;
     }
