@@ -1,5 +1,5 @@
 //! Which task and user each token fingerprint was first seen for, across all records: compact,
-//! because it holds one entry per token ever issued (a 40-byte map entry, and the ids in one
+//! because it holds one entry per token ever issued (a 32-byte map entry, and the ids in one
 //! shared text instead of an allocation each).
 
 use std::collections::HashMap;
@@ -8,7 +8,11 @@ use std::collections::hash_map::Entry;
 /// The fingerprints seen so far and their first owners.
 #[derive(Debug, Default)]
 pub(super) struct FirstSeen {
-    owners: HashMap<FingerprintKey, Owner>,
+    /// Well-formed fingerprints by their 128 bits: 32-byte entries, so none straddles two
+    /// cache lines (the map is too large for the caches; each lookup is a memory access).
+    owners: HashMap<[u64; 2], Owner>,
+    /// Any other fingerprint, by its text.
+    other_owners: HashMap<Box<str>, Owner>,
     /// The task and user ids of every owner, back to back.
     text: String,
     /// While a document is read ([`FirstSeen::begin`]): the fingerprints first seen in it, and
@@ -26,16 +30,35 @@ enum FingerprintKey {
 
 impl FingerprintKey {
     fn of(fingerprint: &str) -> Self {
-        let half = |hex: &str| u64::from_str_radix(hex, 16).ok();
         fingerprint
             .strip_prefix("sha256:")
-            .filter(|hex| hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
-            .and_then(|hex| Some([half(hex.get(..16)?)?, half(hex.get(16..)?)?]))
+            .and_then(|hex| Some([hex_u64(hex.get(..16)?)?, hex_u64(hex.get(16..)?)?]))
             .map_or_else(
                 || FingerprintKey::Text(fingerprint.into()),
                 FingerprintKey::Bits,
             )
     }
+}
+
+/// Exactly 16 hex digits (either case) as a `u64`, as `u64::from_str_radix(hex, 16)` reads
+/// them when `hex` is 16 hex digits; `None` for anything else.
+fn hex_u64(hex: &str) -> Option<u64> {
+    let digits: &[u8; 16] = hex.as_bytes().try_into().ok()?;
+    let mut value = 0u64;
+    let mut bad = false;
+    for &b in digits {
+        let nibble = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            b'A'..=b'F' => b - b'A' + 10,
+            _ => {
+                bad = true;
+                0
+            }
+        };
+        value = value << 4 | u64::from(nibble);
+    }
+    (!bad).then_some(value)
 }
 
 /// Where an owner's ids are in [`FirstSeen::text`].
@@ -67,7 +90,10 @@ impl FirstSeen {
     pub(super) fn rollback(&mut self) {
         if let Some((keys, mark)) = &mut self.journal {
             for key in keys.drain(..) {
-                self.owners.remove(&key);
+                match key {
+                    FingerprintKey::Bits(bits) => self.owners.remove(&bits),
+                    FingerprintKey::Text(text) => self.other_owners.remove(&text),
+                };
             }
             // Owners added since `begin` are at the end of the text.
             self.text.truncate(*mark);
@@ -82,36 +108,49 @@ impl FirstSeen {
         task: &str,
         user: Option<&str>,
     ) -> Option<(&str, Option<&str>)> {
-        match self.owners.entry(FingerprintKey::of(fingerprint)) {
-            Entry::Occupied(first) => {
-                let Owner {
-                    at,
-                    task_len,
-                    user_len,
-                } = *first.get();
-                let task_end = at + task_len as usize;
-                let text = |range: std::ops::Range<usize>| self.text.get(range).unwrap_or("");
-                let user =
-                    (user_len != u32::MAX).then(|| text(task_end..task_end + user_len as usize));
-                Some((text(at..task_end), user))
-            }
-            Entry::Vacant(slot) => {
-                if let Some((keys, _)) = &mut self.journal {
-                    keys.push(slot.key().clone());
+        // Task and user ids are validated to a few hundred bytes at most.
+        let len = |s: &str| u32::try_from(s.len()).unwrap_or(u32::MAX - 1);
+        let owner = Owner {
+            at: self.text.len(),
+            task_len: len(task),
+            user_len: user.map_or(u32::MAX, len),
+        };
+        let first = match FingerprintKey::of(fingerprint) {
+            FingerprintKey::Bits(bits) => match self.owners.entry(bits) {
+                Entry::Occupied(first) => Some(*first.get()),
+                Entry::Vacant(slot) => {
+                    slot.insert(owner);
+                    if let Some((keys, _)) = &mut self.journal {
+                        keys.push(FingerprintKey::Bits(bits));
+                    }
+                    None
                 }
-                let at = self.text.len();
-                self.text.push_str(task);
-                self.text.push_str(user.unwrap_or(""));
-                // Task and user ids are validated to a few hundred bytes at most.
-                let len = |s: &str| u32::try_from(s.len()).unwrap_or(u32::MAX - 1);
-                slot.insert(Owner {
-                    at,
-                    task_len: len(task),
-                    user_len: user.map_or(u32::MAX, len),
-                });
-                None
-            }
-        }
+            },
+            FingerprintKey::Text(text) => match self.other_owners.entry(text) {
+                Entry::Occupied(first) => Some(*first.get()),
+                Entry::Vacant(slot) => {
+                    if let Some((keys, _)) = &mut self.journal {
+                        keys.push(FingerprintKey::Text(slot.key().clone()));
+                    }
+                    slot.insert(owner);
+                    None
+                }
+            },
+        };
+        let Some(Owner {
+            at,
+            task_len,
+            user_len,
+        }) = first
+        else {
+            self.text.push_str(task);
+            self.text.push_str(user.unwrap_or(""));
+            return None;
+        };
+        let task_end = at + task_len as usize;
+        let text = |range: std::ops::Range<usize>| self.text.get(range).unwrap_or("");
+        let user = (user_len != u32::MAX).then(|| text(task_end..task_end + user_len as usize));
+        Some((text(at..task_end), user))
     }
 }
 
@@ -152,5 +191,28 @@ mod tests {
             seen.first_owner(&format!("sha256:{:032x}", 10), "u", None),
             Some(("t", None))
         );
+    }
+
+    #[test]
+    fn hex_halves_read_as_from_str_radix_reads_them() {
+        let cases = [
+            "0123456789abcdef",
+            "FEDCBA9876543210",
+            "ffffffffffffffff",
+            "0000000000000000",
+            "+123456789abcdef",
+            "0123456789abcdeg",
+            "0123456789abcde",
+            "0123456789abcdef0",
+            " 123456789abcdef",
+            "012345678é9abcd",
+        ];
+        for hex in cases {
+            let expected = (hex.len() == 16 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+                .then(|| u64::from_str_radix(hex, 16).ok())
+                .flatten();
+            assert_eq!(hex_u64(hex), expected, "{hex}");
+        }
+        assert_eq!(std::mem::size_of::<([u64; 2], Owner)>(), 32);
     }
 }
