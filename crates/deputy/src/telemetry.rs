@@ -108,7 +108,10 @@ pub(crate) fn record_outcome(
         { attr::ACTOR_CHAIN_OBSERVED } = observed.as_deref(),
         { attr::ERROR_KIND } = error.map(ResolveError::kind),
     );
-    if let Some(error) = error {
-        tracing::warn!(parent: span, "credential resolve failed ({}): {error}", error.kind());
-    }
+}
+
+/// Logs a failed resolve as a warning under its span. Called whether or not the span is
+/// enabled: a subscriber that keeps warnings but not info spans still sees the failure.
+pub(crate) fn warn_failed(span: &Span, error: &ResolveError) {
+    tracing::warn!(parent: span, "credential resolve failed ({}): {error}", error.kind());
 }

@@ -14,6 +14,7 @@ use deputy_core::policy::PolicyTable;
 use deputy_core::{Integration, Operation, RepoRef};
 use deputy_tests::spans::SpanLog;
 use deputy_vault_local::complete_consent_as_browser;
+use tracing_subscriber::Layer;
 use tracing_subscriber::layer::SubscriberExt;
 
 /// What the fmt layer wrote.
@@ -225,5 +226,31 @@ async fn user_ids_can_be_turned_off() {
     assert!(
         !fields[attr::ACTOR_CHAIN_ASSERTED].contains("dev+alice"),
         "{fields:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_resolve_is_logged_even_where_info_spans_are_off() {
+    // A subscriber that keeps warnings only: the resolve span is disabled, the warning is not.
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::registry().with(
+        tracing_subscriber::fmt::layer()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .with_filter(tracing_subscriber::filter::LevelFilter::WARN),
+    );
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let vault = common::vault().await;
+    let resolver = common::builder(&vault).build().unwrap();
+    let err = resolver
+        .resolve_aws_native_token(&common::webhook("alice", "warn-1"), Operation::Write)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ResolveError::PolicyDenied { .. }), "{err}");
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        text.contains("credential resolve failed (policy_denied)"),
+        "{text}"
     );
 }

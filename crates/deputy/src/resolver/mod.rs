@@ -113,6 +113,9 @@ impl Resolver {
             });
             telemetry::record_outcome(&span, decided.as_deref(), asserted.as_deref(), &result);
         }
+        if let Err(error) = &result {
+            telemetry::warn_failed(&span, error);
+        }
         result
     }
 
