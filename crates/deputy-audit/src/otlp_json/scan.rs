@@ -35,67 +35,82 @@ pub use super::cursor::NotScanned;
 /// decode_each(escaped, |span| assert_eq!(span.name, "c")).unwrap();
 /// ```
 pub fn scan_each<'a>(text: &'a str, mut on_span: impl FnMut(&Span<'a>)) -> Result<(), NotScanned> {
-    let mut scanner = Scanner {
-        cursor: Cursor::new(text),
-        scratch: Span {
-            trace_id: Cow::Borrowed(""),
-            span_id: Cow::Borrowed(""),
-            name: Cow::Borrowed(""),
-            end_unix_nano: 0,
-            attributes: Vec::new(),
-        },
+    let mut cursor = Cursor::new(text);
+    let mut scratch = Span {
+        trace_id: Cow::Borrowed(""),
+        span_id: Cow::Borrowed(""),
+        name: Cow::Borrowed(""),
+        end_unix_nano: 0,
+        attributes: Vec::new(),
     };
-    scanner.members(Level::Request, &mut on_span)?;
-    scanner.cursor.end()
+    members(&mut cursor, &mut scratch, Level::Request, &mut on_span)?;
+    cursor.end()
 }
 
-struct Scanner<'a> {
-    cursor: Cursor<'a>,
-    scratch: Span<'a>,
+/// One object of the envelope: only the member leading to spans is read.
+fn members<'a>(
+    c: &mut Cursor<'a>,
+    scratch: &mut Span<'a>,
+    level: Level,
+    on_span: &mut impl FnMut(&Span<'a>),
+) -> Scan<()> {
+    let (member, child) = level.child();
+    object(c, &[member], |c, key| match key {
+        Some(_) => elements(c, scratch, child, on_span),
+        None => c.skip_value(),
+    })
 }
 
-impl<'a> Scanner<'a> {
-    /// One object of the envelope: only the member leading to spans is read.
-    fn members(&mut self, level: Level, on_span: &mut impl FnMut(&Span<'a>)) -> Scan<()> {
-        let (member, child) = level.child();
-        let c = &mut self.cursor;
-        c.open(b'{')?;
-        if c.close_if_empty(b'}') {
-            return Ok(());
+/// One array of the envelope (`null` is an empty one): objects of the next level, or spans.
+fn elements<'a>(
+    c: &mut Cursor<'a>,
+    scratch: &mut Span<'a>,
+    child: Option<Level>,
+    on_span: &mut impl FnMut(&Span<'a>),
+) -> Scan<()> {
+    if c.literal("null") {
+        return Ok(());
+    }
+    array(c, |c| match child {
+        Some(level) => members(c, scratch, level, on_span),
+        None => {
+            span(c, scratch)?;
+            on_span(scratch);
+            Ok(())
         }
-        loop {
-            if self.cursor.known_key(&[member])?.is_some() {
-                self.elements(child, on_span)?;
-            } else {
-                self.cursor.skip_value()?;
-            }
-            if !self.cursor.next_or_close(b'}')? {
-                return Ok(());
-            }
+    })
+}
+
+/// A JSON object: `member` reads the value of each member, given the index of its name in
+/// `keys` (`None` for any other name).
+fn object<'a>(
+    c: &mut Cursor<'a>,
+    keys: &[&str],
+    mut member: impl FnMut(&mut Cursor<'a>, Option<usize>) -> Scan<()>,
+) -> Scan<()> {
+    c.open(b'{')?;
+    if c.close_if_empty(b'}') {
+        return Ok(());
+    }
+    loop {
+        let key = c.known_key(keys)?;
+        member(c, key)?;
+        if !c.next_or_close(b'}')? {
+            return Ok(());
         }
     }
+}
 
-    /// One array of the envelope (`null` is an empty one): objects of the next level, or spans.
-    fn elements(&mut self, child: Option<Level>, on_span: &mut impl FnMut(&Span<'a>)) -> Scan<()> {
-        let c = &mut self.cursor;
-        if c.literal("null") {
+/// A JSON array: `element` reads each element.
+fn array<'a>(c: &mut Cursor<'a>, mut element: impl FnMut(&mut Cursor<'a>) -> Scan<()>) -> Scan<()> {
+    c.open(b'[')?;
+    if c.close_if_empty(b']') {
+        return Ok(());
+    }
+    loop {
+        element(c)?;
+        if !c.next_or_close(b']')? {
             return Ok(());
-        }
-        c.open(b'[')?;
-        if c.close_if_empty(b']') {
-            return Ok(());
-        }
-        loop {
-            match child {
-                Some(level) => self.members(level, on_span)?,
-                None => {
-                    span(&mut self.cursor, &mut self.scratch)?;
-                    on_span(&self.scratch);
-                }
-            }
-            if !self.cursor.next_or_close(b']')? {
-                return Ok(());
-            }
         }
     }
 }
@@ -111,13 +126,9 @@ fn span<'a>(c: &mut Cursor<'a>, span: &mut Span<'a>) -> Scan<()> {
         discard(c, value);
     }
     span.end_unix_nano = 0;
-    c.open(b'{')?;
-    if c.close_if_empty(b'}') {
-        return Ok(());
-    }
     const KEYS: [&str; 5] = ["traceId", "spanId", "name", "endTimeUnixNano", "attributes"];
-    loop {
-        match c.known_key(&KEYS)? {
+    object(c, &KEYS, |c, key| {
+        match key {
             Some(0) => span.trace_id = lower_hex(c.string()?),
             Some(1) => span.span_id = lower_hex(c.string()?),
             Some(2) => span.name = c.string()?,
@@ -128,10 +139,8 @@ fn span<'a>(c: &mut Cursor<'a>, span: &mut Span<'a>) -> Scan<()> {
             Some(4) => attributes(c, &mut span.attributes)?,
             _ => c.skip_value()?,
         }
-        if !c.next_or_close(b'}')? {
-            return Ok(());
-        }
-    }
+        Ok(())
+    })
 }
 
 /// A `KeyValue` list appended to `out` (`null` is an empty one). Each attribute is read in
@@ -140,45 +149,33 @@ fn attributes<'a>(c: &mut Cursor<'a>, out: &mut Vec<Attribute<'a>>) -> Scan<()> 
     if c.literal("null") {
         return Ok(());
     }
-    c.open(b'[')?;
-    if c.close_if_empty(b']') {
-        return Ok(());
-    }
-    loop {
+    array(c, |c| {
         out.push(Attribute {
             key: Cow::Borrowed(""),
             value: AttrValue::Empty,
         });
         match out.last_mut() {
-            Some(attribute) => key_value(c, attribute)?,
-            None => return c.fail(),
+            Some(attribute) => key_value(c, attribute),
+            None => c.fail(),
         }
-        if !c.next_or_close(b']')? {
-            return Ok(());
-        }
-    }
+    })
 }
 
 /// One `KeyValue` object into `attribute`; `key` is required, the last of repeated members
 /// counts.
 fn key_value<'a>(c: &mut Cursor<'a>, attribute: &mut Attribute<'a>) -> Scan<()> {
     let mut has_key = false;
-    c.open(b'{')?;
-    if !c.close_if_empty(b'}') {
-        loop {
-            match c.known_key(&["key", "value"])? {
-                Some(0) => {
-                    attribute.key = c.string()?;
-                    has_key = true;
-                }
-                Some(1) => any_value(c, &mut attribute.value)?,
-                _ => c.skip_value()?,
+    object(c, &["key", "value"], |c, key| {
+        match key {
+            Some(0) => {
+                attribute.key = c.string()?;
+                has_key = true;
             }
-            if !c.next_or_close(b'}')? {
-                break;
-            }
+            Some(1) => any_value(c, &mut attribute.value)?,
+            _ => c.skip_value()?,
         }
-    }
+        Ok(())
+    })?;
     if has_key { Ok(()) } else { c.fail() }
 }
 
@@ -187,10 +184,7 @@ fn any_value<'a>(c: &mut Cursor<'a>, out: &mut AttrValue<'a>) -> Scan<()> {
     // Read into a local and stored once: each store into `out` drops what it held.
     let mut value = AttrValue::Empty;
     if !c.literal("null") {
-        c.open(b'{')?;
-        if !c.close_if_empty(b'}') {
-            any_value_members(c, &mut value)?;
-        }
+        object(c, &KINDS, |c, kind| any_value_member(c, kind, &mut value))?;
     }
     *out = value;
     Ok(())
@@ -214,88 +208,68 @@ fn discard<'a>(c: &mut Cursor<'a>, value: AttrValue<'a>) {
     }
 }
 
-/// The members of an `AnyValue` object after its `{`; the last known member counts.
-fn any_value_members<'a>(c: &mut Cursor<'a>, value: &mut AttrValue<'a>) -> Scan<()> {
-    const KINDS: [&str; 7] = [
-        "stringValue",
-        "intValue",
-        "boolValue",
-        "doubleValue",
-        "bytesValue",
-        "arrayValue",
-        "kvlistValue",
-    ];
-    loop {
-        match c.known_key(&KINDS)? {
-            Some(0) => *value = AttrValue::Str(c.string()?),
-            Some(1) => {
-                let int = integer(c)?;
-                *value = AttrValue::Int(in_range(c, i64::try_from(int).ok())?);
-            }
-            Some(2) => *value = AttrValue::Bool(boolean(c)?),
-            Some(3) => *value = AttrValue::Double(double(c)?),
-            Some(4) => *value = AttrValue::Bytes(c.string()?),
-            Some(5) => *value = AttrValue::Array(array_value(c)?),
-            Some(6) => *value = AttrValue::KvList(kvlist_value(c)?),
-            _ => c.skip_value()?,
+/// The member names of an `AnyValue` object, one per kind.
+const KINDS: [&str; 7] = [
+    "stringValue",
+    "intValue",
+    "boolValue",
+    "doubleValue",
+    "bytesValue",
+    "arrayValue",
+    "kvlistValue",
+];
+
+/// One member of an `AnyValue` object (`kind` indexes [`KINDS`]); the last known one counts.
+fn any_value_member<'a>(
+    c: &mut Cursor<'a>,
+    kind: Option<usize>,
+    value: &mut AttrValue<'a>,
+) -> Scan<()> {
+    match kind {
+        Some(0) => *value = AttrValue::Str(c.string()?),
+        Some(1) => {
+            let int = integer(c)?;
+            *value = AttrValue::Int(in_range(c, i64::try_from(int).ok())?);
         }
-        if !c.next_or_close(b'}')? {
-            return Ok(());
-        }
+        Some(2) => *value = AttrValue::Bool(boolean(c)?),
+        Some(3) => *value = AttrValue::Double(double(c)?),
+        Some(4) => *value = AttrValue::Bytes(c.string()?),
+        Some(5) => *value = AttrValue::Array(array_value(c)?),
+        Some(6) => *value = AttrValue::KvList(kvlist_value(c)?),
+        _ => c.skip_value()?,
     }
+    Ok(())
 }
 
 /// An `ArrayValue` object: `{"values": [AnyValue, …]}`; `values` at most once, not `null`.
 fn array_value<'a>(c: &mut Cursor<'a>) -> Scan<Vec<AttrValue<'a>>> {
     let mut values = Vec::new();
     let mut seen = false;
-    c.open(b'{')?;
-    if c.close_if_empty(b'}') {
-        return Ok(values);
-    }
-    loop {
-        match c.known_key(&["values"])? {
-            Some(_) if seen => return c.fail(),
-            Some(_) => {
-                seen = true;
-                c.open(b'[')?;
-                if !c.close_if_empty(b']') {
-                    loop {
-                        values.push(AttrValue::Empty);
-                        match values.last_mut() {
-                            Some(value) => any_value(c, value)?,
-                            None => return c.fail(),
-                        }
-                        if !c.next_or_close(b']')? {
-                            break;
-                        }
-                    }
+    object(c, &["values"], |c, key| match key {
+        Some(_) if seen => c.fail(),
+        Some(_) => {
+            seen = true;
+            array(c, |c| {
+                values.push(AttrValue::Empty);
+                match values.last_mut() {
+                    Some(value) => any_value(c, value),
+                    None => c.fail(),
                 }
-            }
-            _ => c.skip_value()?,
+            })
         }
-        if !c.next_or_close(b'}')? {
-            return Ok(values);
-        }
-    }
+        None => c.skip_value(),
+    })?;
+    Ok(values)
 }
 
 /// A `KeyValueList` object: `{"values": [KeyValue, …]}`; repeated `values` append.
 fn kvlist_value<'a>(c: &mut Cursor<'a>) -> Scan<Vec<Attribute<'a>>> {
     let mut values = Vec::new();
-    c.open(b'{')?;
-    if c.close_if_empty(b'}') {
-        return Ok(values);
-    }
-    loop {
-        match c.known_key(&["values"])? {
-            Some(_) => attributes(c, &mut values)?,
-            None => c.skip_value()?,
-        }
-        if !c.next_or_close(b'}')? {
-            return Ok(values);
-        }
-    }
+    object(c, &["values"], |c, key| match key {
+        Some(_) => attributes(c, &mut values),
+        None => c.skip_value(),
+    })?;
+    Ok(values)
 }
 
 /// A 64-bit integer, as a decimal string (any text `i128` parses) or as a JSON integer.
