@@ -143,6 +143,13 @@ impl TokenFingerprint {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
+impl From<TokenFingerprint> for String {
+    /// The fingerprint text, without copying it.
+    fn from(fingerprint: TokenFingerprint) -> String {
+        fingerprint.0
+    }
+}
+
 impl fmt::Display for TokenFingerprint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

@@ -46,13 +46,29 @@ impl Integration {
     /// The integration's canonical name, as written in policies and spans.
     pub fn name(&self) -> &str {
         match self {
+            Integration::Custom(name) => name.as_str(),
+            built_in => built_in.built_in_name().unwrap_or_default(),
+        }
+    }
+
+    /// The name of a built-in integration, as a `'static` string (for callers that keep it
+    /// without copying); `None` for a custom one.
+    ///
+    /// ```
+    /// use deputy_core::Integration;
+    /// assert_eq!(Integration::Linear.built_in_name(), Some("linear"));
+    /// let custom: Integration = "pagerduty".parse().unwrap();
+    /// assert_eq!(custom.built_in_name(), None);
+    /// ```
+    pub fn built_in_name(&self) -> Option<&'static str> {
+        Some(match self {
             Integration::Github => "github",
             Integration::Linear => "linear",
             Integration::Jira => "jira",
             Integration::Slack => "slack",
             Integration::AwsNative => "aws-native",
-            Integration::Custom(name) => name.as_str(),
-        }
+            Integration::Custom(_) => return None,
+        })
     }
 }
 

@@ -48,6 +48,42 @@ pub struct AssertedChain {
     pub workload: Option<String>,
 }
 
+/// An [`AssertedChain`] of borrowed names, for callers that only serialise it (a resolver
+/// does, for every span). It serialises exactly as the owned chain does.
+///
+/// ```
+/// use deputy_core::actor::{AssertedChain, AssertedChainRef};
+/// let chain = AssertedChainRef { user: None, orchestrator: None, agent: "deputy-agent", workload: None };
+/// assert_eq!(serde_json::to_string(&chain).unwrap(), r#"{"agent":"deputy-agent"}"#);
+/// assert_eq!(chain.to_owned_chain(), AssertedChain { user: None, orchestrator: None, agent: "deputy-agent".into(), workload: None });
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct AssertedChainRef<'a> {
+    /// See [`AssertedChain::user`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<&'a UserId>,
+    /// See [`AssertedChain::orchestrator`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub orchestrator: Option<&'a str>,
+    /// See [`AssertedChain::agent`].
+    pub agent: &'a str,
+    /// See [`AssertedChain::workload`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workload: Option<&'a str>,
+}
+
+impl AssertedChainRef<'_> {
+    /// The owned chain with the same names.
+    pub fn to_owned_chain(&self) -> AssertedChain {
+        AssertedChain {
+            user: self.user.cloned(),
+            orchestrator: self.orchestrator.map(str::to_owned),
+            agent: self.agent.to_owned(),
+            workload: self.workload.map(str::to_owned),
+        }
+    }
+}
+
 /// One way an observed chain disagrees with the asserted one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -166,6 +202,28 @@ mod tests {
                 iss: iss.map(Into::into),
             },
             actors: ActorChain::from_actors(actors.iter().map(|a| Actor::new(*a)).collect()),
+        }
+    }
+
+    #[test]
+    fn the_borrowed_chain_serialises_as_the_owned_one_in_every_shape() {
+        let user = UserId::parse("okta+al\"ice").unwrap();
+        for mask in 0..8u8 {
+            let borrowed = AssertedChainRef {
+                user: (mask & 1 != 0).then_some(&user),
+                orchestrator: (mask & 2 != 0).then_some("orch\u{1}"),
+                agent: "agent-\u{e9}",
+                workload: (mask & 4 != 0).then_some("deputy-agent"),
+            };
+            let owned = borrowed.to_owned_chain();
+            assert_eq!(
+                serde_json::to_string(&borrowed).unwrap(),
+                serde_json::to_string(&owned).unwrap(),
+                "shape {mask}"
+            );
+            let back: AssertedChain =
+                serde_json::from_str(&serde_json::to_string(&borrowed).unwrap()).unwrap();
+            assert_eq!(back, owned);
         }
     }
 

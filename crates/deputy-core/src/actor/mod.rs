@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 mod asserted;
 
-pub use asserted::{AssertedChain, ChainDisagreement};
+pub use asserted::{AssertedChain, AssertedChainRef, ChainDisagreement};
 
 /// The default cap on nested `act` claims.
 pub const DEFAULT_MAX_DEPTH: usize = 8;

@@ -10,11 +10,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use deputy_core::actor::AssertedChain;
+use deputy_core::actor::AssertedChainRef;
 use deputy_core::audit::CredentialSource;
 use deputy_core::flow::Flow;
 use deputy_core::policy::{Decision, PolicyTable};
 use deputy_core::{Integration, Operation};
+use opentelemetry::context::FutureExt as _;
 use tracing::Instrument;
 
 use crate::cache::{CacheOutcome, CachedToken, CompactKey, KeyFields, TokenCache};
@@ -90,11 +91,13 @@ impl Resolver {
         op: Operation,
     ) -> Result<ResolvedToken, ResolveError> {
         let inner = &self.inner;
-        let span = telemetry::resolve_span(task, integration, op, inner.record_user_ids);
+        let request = telemetry::Request::new(task, integration, op, inner.record_user_ids);
+        let span = telemetry::resolve_span(&request);
+        let mut direct = telemetry::DirectSpan::start(&request);
         let mut decided = None;
         let result = tokio::time::timeout(
             inner.deadline,
-            self.resolve_in_span(task, integration, op, &mut decided)
+            self.resolve_in_span(task, integration, op, &mut decided, direct.as_mut())
                 .instrument(span.clone()),
         )
         .await
@@ -104,14 +107,17 @@ impl Resolver {
                 deadline: inner.deadline,
             })
         });
-        if !span.is_disabled() {
-            let asserted = decided.as_deref().and_then(|decision| {
-                telemetry::asserted_chain_json(
-                    self.asserted_chain(task, decision),
-                    inner.record_user_ids,
-                )
-            });
-            telemetry::record_outcome(&span, decided.as_deref(), asserted.as_deref(), &result);
+        if !span.is_disabled() || direct.is_some() {
+            let decision = decided.as_deref();
+            let asserted = decision.map(|decision| self.asserted_chain(task, decision));
+            let outcome =
+                telemetry::Outcome::new(decision, asserted, inner.record_user_ids, &result);
+            if !span.is_disabled() {
+                telemetry::record_outcome(&span, &outcome);
+            }
+            if let Some(direct) = direct {
+                direct.finish(outcome, result.as_ref().err());
+            }
         }
         if let Err(error) = &result {
             telemetry::warn_failed(&span, error);
@@ -204,6 +210,7 @@ impl Resolver {
         integration: &Integration,
         op: Operation,
         decided: &mut Option<Arc<Decision>>,
+        direct: Option<&mut telemetry::DirectSpan>,
     ) -> Result<ResolvedToken, ResolveError> {
         let inner = &self.inner;
         let mut decision = inner.policy.decide(&task.ctx, integration, op)?;
@@ -218,7 +225,12 @@ impl Resolver {
         }
         // Boxed: the miss path's future (vault calls, verification) is large, and building and
         // moving it inline cost a cache hit more than the lookup itself.
-        Box::pin(self.resolve_miss(task, integration, decision, key, user)).await
+        let miss = Box::pin(self.resolve_miss(task, integration, decision, key, user));
+        match direct {
+            // The vault calls become children of the directly exported span.
+            Some(direct) => miss.with_context(direct.child_context()).await,
+            None => miss.await,
+        }
     }
 
     /// A cache miss: one fetch per key however many callers wait, the fallback when the vault
@@ -279,18 +291,19 @@ impl Resolver {
     /// The chain this resolve asserts. For an on-behalf-of decision on a provider with a
     /// declared actor ([`ResolverBuilder::obo_actor`]) the agent is that subject and the
     /// workload name is kept beside it; otherwise the agent is the workload name.
-    fn asserted_chain(&self, task: &Task, decision: &Decision) -> AssertedChain {
-        let workload = &self.inner.workload;
+    fn asserted_chain<'a>(&'a self, task: &'a Task, decision: &Decision) -> AssertedChainRef<'a> {
+        let workload = self.inner.workload.as_str();
         let declared = matches!(decision.flow, Flow::OnBehalfOf { .. })
             .then(|| decision.provider.as_ref())
             .flatten()
             .and_then(|provider| self.inner.obo_actors.get(provider))
+            .map(String::as_str)
             .filter(|actor| *actor != workload);
-        AssertedChain {
-            user: task.ctx.user().cloned(),
-            orchestrator: self.inner.orchestrator.clone(),
-            agent: declared.unwrap_or(workload).clone(),
-            workload: declared.map(|_| workload.clone()),
+        AssertedChainRef {
+            user: task.ctx.user(),
+            orchestrator: self.inner.orchestrator.as_deref(),
+            agent: declared.unwrap_or(workload),
+            workload: declared.map(|_| workload),
         }
     }
 

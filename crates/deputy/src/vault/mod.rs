@@ -177,6 +177,7 @@ impl TokenVault {
         let send = Box::pin(send);
         async move {
             let span = call_span(operation);
+            crate::telemetry::adopt_resolve_parent(&span);
             let breaker = self.breakers.get(operation);
             if let Some(open) = breaker.and_then(|b| b.admit().err()) {
                 return Err(VaultError::circuit_open(

@@ -5,6 +5,12 @@
 //! The exporter uses the blocking HTTP client on the SDK's own batch thread (the async client
 //! panics there), and the layer ignores the exporter's own crates so exporting never traces
 //! itself.
+//!
+//! `deputy.resolve` spans do not go through `tracing-opentelemetry`: while this layer is
+//! installed the resolver exports them itself, through the same provider (ADR 0010). Other
+//! `tracing` subscribers still see them as ordinary spans.
+
+mod filter;
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::{SpanExporter, WithExportConfig};
@@ -14,6 +20,9 @@ use tracing::level_filters::LevelFilter;
 use tracing_subscriber::Layer;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::registry::LookupSpan;
+
+use filter::ExportFilter;
+pub(crate) use filter::resolve_tracer;
 
 /// Why OTLP export could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -79,7 +88,27 @@ where
         .with_batch_exporter(exporter)
         .with_resource(Resource::builder().with_service_name(service).build())
         .build();
-    let quiet = Targets::new()
+    Ok(OtlpExport {
+        layer: layer(&provider),
+        provider,
+    })
+}
+
+/// deputy's exporting layer over a provider you build (another exporter, a sampler, an
+/// in-memory exporter in tests). `deputy.resolve` spans go to the same provider.
+///
+/// ```
+/// use opentelemetry_sdk::trace::SdkTracerProvider;
+/// use tracing_subscriber::layer::SubscriberExt;
+/// let provider = SdkTracerProvider::builder().build();
+/// let subscriber = tracing_subscriber::registry().with(deputy::otel::layer(&provider));
+/// tracing::subscriber::with_default(subscriber, || { /* resolve tokens */ });
+/// ```
+pub fn layer<S>(provider: &SdkTracerProvider) -> impl Layer<S> + use<S>
+where
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+{
+    let targets = Targets::new()
         .with_default(LevelFilter::TRACE)
         .with_target("opentelemetry", LevelFilter::OFF)
         .with_target("opentelemetry_sdk", LevelFilter::OFF)
@@ -90,13 +119,13 @@ where
         .with_target("reqwest", LevelFilter::OFF)
         .with_target("h2", LevelFilter::OFF)
         .with_target("tonic", LevelFilter::OFF);
-    let layer = tracing_opentelemetry::layer()
-        .with_tracer(provider.tracer("deputy"))
+    let tracer = provider.tracer("deputy");
+    tracing_opentelemetry::layer()
+        .with_tracer(tracer.clone())
         .with_location(false)
         .with_threads(false)
         .with_target(false)
         .with_tracked_inactivity(false)
         .with_context_activation(false)
-        .with_filter(quiet);
-    Ok(OtlpExport { layer, provider })
+        .with_filter(ExportFilter { targets, tracer })
 }
