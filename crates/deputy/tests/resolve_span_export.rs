@@ -206,7 +206,11 @@ async fn a_resolve_its_caller_drops_is_still_exported_with_the_request() {
 
     let traced = log.named(attr::SPAN_RESOLVE);
     let resolves = exported.named(attr::SPAN_RESOLVE);
-    assert_eq!(resolves.len(), 2, "each exported once, though neither ended");
+    assert_eq!(
+        resolves.len(),
+        2,
+        "each exported once, though neither ended"
+    );
     for (fields, span) in traced.iter().zip(&resolves) {
         assert_eq!(&attributes(span), fields);
         assert!(!fields.contains_key(attr::CACHE), "no outcome was recorded");
@@ -222,4 +226,31 @@ impl RepoAuthorizer for NeverAnswers {
     fn authorize<'a>(&'a self, _: &'a str, _: &'a RepoRef, _: Operation) -> AuthorizeFuture<'a> {
         Box::pin(std::future::pending())
     }
+}
+
+#[tokio::test]
+async fn a_caller_that_uses_opentelemetry_directly_is_the_parent() {
+    use opentelemetry::trace::{Span as _, Tracer, TracerProvider as _};
+    let exported = Exported::default();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exported.clone())
+        .build();
+    let subscriber = tracing_subscriber::registry().with(deputy::otel::layer(&provider));
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let vault = common::vault().await;
+    let resolver = common::builder(&vault).build().unwrap();
+
+    let caller = provider.tracer("agent").start("agent.step");
+    let caller_id = caller.span_context().span_id();
+    let cx = opentelemetry::trace::TraceContextExt::current_with_span(caller);
+    let task = common::headless("native-1");
+    let resolve = resolver.resolve_linear_token(&task, Operation::Read);
+    opentelemetry::context::FutureExt::with_context(resolve, cx)
+        .await
+        .unwrap();
+    vault.shutdown().await;
+
+    let resolves = exported.named(attr::SPAN_RESOLVE);
+    assert_eq!(resolves.len(), 1);
+    assert_eq!(resolves[0].parent_span_id, caller_id);
 }

@@ -40,11 +40,9 @@ impl<S: Subscriber> Filter<S> for ExportFilter {
 }
 
 /// The tracer the resolver exports `deputy.resolve` through: `Some` exactly when deputy's
-/// OTLP layer is in the current dispatcher.
-pub(crate) fn resolve_tracer() -> Option<SdkTracer> {
-    tracing::dispatcher::get_default(|dispatch| {
-        dispatch
-            .downcast_ref::<ExportFilter>()
-            .map(|filter| filter.tracer.clone())
-    })
+/// OTLP layer is in `dispatch`.
+pub(crate) fn resolve_tracer(dispatch: &tracing::Dispatch) -> Option<&SdkTracer> {
+    dispatch
+        .downcast_ref::<ExportFilter>()
+        .map(|filter| &filter.tracer)
 }

@@ -126,6 +126,5 @@ where
         .with_threads(false)
         .with_target(false)
         .with_tracked_inactivity(false)
-        .with_context_activation(false)
         .with_filter(ExportFilter { targets, tracer })
 }

@@ -43,12 +43,16 @@ impl DirectSpan {
     /// Prepares the span under the caller's current span, or `None` when deputy's OTLP layer
     /// is not installed (the `tracing` span is then the only one).
     pub(crate) fn start(request: &Request<'_>) -> Option<Self> {
-        let tracer = crate::otel::resolve_tracer()?;
+        let tracer = tracing::dispatcher::get_default(|dispatch| {
+            crate::otel::resolve_tracer(dispatch).cloned()
+        })?;
         let mut attributes = Vec::with_capacity(ATTRIBUTES);
         request.push_key_values(&mut attributes);
         Some(DirectSpan {
             tracer,
-            parent: parent_context(),
+            // The caller's span: deputy's layer makes each span it exports the current
+            // OpenTelemetry context while it is entered.
+            parent: Context::current(),
             start_time: SystemTime::now(),
             state: State::Pending(attributes),
         })
@@ -132,17 +136,6 @@ pub(crate) fn adopt_resolve_parent(span: &tracing::Span) {
     if current.get::<ResolveScope>().is_some() {
         // Fails only when no OpenTelemetry layer is installed, and then nothing is exported.
         let _ = span.set_parent(current);
-    }
-}
-
-/// The caller's span as OpenTelemetry sees it: the current `tracing` span when the
-/// OpenTelemetry layer records it, otherwise the current OpenTelemetry context.
-fn parent_context() -> Context {
-    let from_tracing = tracing::Span::current().context();
-    if from_tracing.has_active_span() {
-        from_tracing
-    } else {
-        Context::current()
     }
 }
 
