@@ -15,6 +15,10 @@ use crate::task::Task;
 use crate::vault::{OAuth2Outcome, OAuth2Request};
 
 impl Resolver {
+    /// The vault fetch of a cache miss. Its future is moved a few times on the way to the
+    /// single-flight cache, so the large and less common steps (a GitHub App token, token
+    /// verification, consent bookkeeping) are boxed where they are awaited: the future stays
+    /// about a kilobyte instead of nine, and a cold resolve copies less.
     pub(super) async fn fetch(
         &self,
         task: &Task,
@@ -25,9 +29,7 @@ impl Resolver {
         let provider = decision.provider.clone().unwrap_or_default();
         let wat = self.wat(task, integration).await?;
         if let Flow::GithubApp { permissions } = &decision.flow {
-            return self
-                .fetch_github_app(task, integration, permissions, &wat)
-                .await;
+            return Box::pin(self.fetch_github_app(task, integration, permissions, &wat)).await;
         }
         let vault_err = |e| ResolveError::from_vault(integration, e);
         let token = match &decision.flow {
@@ -47,7 +49,7 @@ impl Resolver {
                     scopes: sorted(&decision.scopes),
                 });
                 let pending = match &pending_key {
-                    Some(k) => inner.pending.get(k).await,
+                    Some(k) => Box::pin(inner.pending.get(k)).await,
                     None => None,
                 };
                 let new_state = (pending_key.is_some() && pending.is_none()).then(random_state);
@@ -70,13 +72,13 @@ impl Resolver {
                 {
                     OAuth2Outcome::Token(token) => {
                         if let Some(k) = &pending_key {
-                            inner.pending.remove(k).await;
+                            Box::pin(inner.pending.remove(k)).await;
                         }
                         token
                     }
                     OAuth2Outcome::Consent { failed: true, .. } => {
                         if let Some(k) = &pending_key {
-                            inner.pending.remove(k).await;
+                            Box::pin(inner.pending.remove(k)).await;
                         }
                         return Err(ResolveError::ConsentFailed {
                             integration: integration.clone(),
@@ -98,7 +100,7 @@ impl Resolver {
                                     provider: provider.clone(),
                                     scopes: decision.scopes.clone(),
                                 };
-                                inner.pending.insert(key, consent.clone()).await;
+                                Box::pin(inner.pending.insert(key, consent.clone())).await;
                                 if let (Some(state), Some(binding)) =
                                     (new_state, task.wat.binding())
                                 {
@@ -107,7 +109,7 @@ impl Resolver {
                                         binding: binding.clone(),
                                         integration: integration.clone(),
                                     };
-                                    inner.pending.remember_state(state, session).await;
+                                    Box::pin(inner.pending.remember_state(state, session)).await;
                                 }
                                 consent
                             }
@@ -131,13 +133,15 @@ impl Resolver {
             }
         };
         let observed = match (&decision.flow, inner.verifiers.get(&provider)) {
-            (_, Some(verifier)) => Some(Box::new(verifier.verify(token.expose()).await.map_err(
-                |reason| ResolveError::InvalidToken {
-                    integration: integration.clone(),
-                    provider: provider.clone(),
-                    reason,
-                },
-            )?)),
+            (_, Some(verifier)) => Some(Box::new(
+                Box::pin(verifier.verify(token.expose()))
+                    .await
+                    .map_err(|reason| ResolveError::InvalidToken {
+                        integration: integration.clone(),
+                        provider: provider.clone(),
+                        reason,
+                    })?,
+            )),
             (Flow::OnBehalfOf { .. }, None) => {
                 return Err(ResolveError::InvalidToken {
                     integration: integration.clone(),

@@ -252,17 +252,18 @@ impl Resolver {
             Err(error) => {
                 let error = (*error).clone();
                 return match &inner.fallback {
+                    // The fallback's steps are boxed, so this (common) future stays small.
                     Some(fallback) => {
-                        fallback
-                            .serve(
-                                &inner.policy,
-                                task,
-                                integration,
-                                decision,
-                                &principal,
-                                error,
-                            )
-                            .await
+                        let policy = &inner.policy;
+                        Box::pin(fallback.serve(
+                            policy,
+                            task,
+                            integration,
+                            decision,
+                            &principal,
+                            error,
+                        ))
+                        .await
                     }
                     None => Err(error),
                 };
@@ -271,7 +272,7 @@ impl Resolver {
         if outcome == CacheOutcome::Miss
             && let Some(fallback) = &inner.fallback
         {
-            fallback.vault_served(&principal, integration).await;
+            Box::pin(fallback.vault_served(&principal, integration)).await;
         }
         let source = match outcome {
             CacheOutcome::Hit => CredentialSource::Cache,
