@@ -43,6 +43,9 @@ fn new_resolver(vault: &TokenVault) -> Result<Resolver, String> {
 }
 
 fn percentiles(mut nanos: Vec<u64>) -> (f64, f64) {
+    if nanos.is_empty() {
+        return (0.0, 0.0);
+    }
     nanos.sort_unstable();
     let at =
         |q: f64| nanos[((nanos.len() as f64 * q) as usize).min(nanos.len() - 1)] as f64 / 1000.0;
@@ -94,6 +97,42 @@ fn bare_spans(n: usize, fields: bool) -> Vec<u64> {
         nanos.push(start.elapsed().as_nanos() as u64);
     }
     nanos
+}
+
+/// Cold resolves: `GetWorkloadAccessToken` + `GetResourceOauth2Token` each time, straight
+/// through the SDK and through a warm resolver whose entry for the key is dropped before each
+/// resolve (a cold resolve as a long-running agent meets it: first use of a key, or after
+/// expiry), in one run. The local vault shares this thread, so whoever runs second may pay
+/// for the server's leftover work from the first: the order alternates every iteration. `DEPUTY_BENCH_COLD=direct|deputy` runs one
+/// contender alone (for a profiler).
+async fn cold_resolves(
+    client: &aws_sdk_bedrockagentcore::Client,
+    vault: &TokenVault,
+) -> Result<(), String> {
+    const COLD: usize = 2_000;
+    let (mut direct, mut deputy) = (Vec::with_capacity(COLD), Vec::with_capacity(COLD));
+    let warm = new_resolver(vault)?;
+    let t = headless_task("cold")?;
+    let only = std::env::var("DEPUTY_BENCH_COLD").unwrap_or_default();
+    for i in 0..COLD {
+        warm.forget_provider("linear-service");
+        if only != "deputy" && (only == "direct" || i % 2 == 0) {
+            direct.push(direct_call(client).await?);
+        }
+        if only != "direct" {
+            deputy.push(deputy_call(&warm, &t).await?);
+        }
+        if only.is_empty() && i % 2 == 1 {
+            direct.push(direct_call(client).await?);
+        }
+    }
+    let (d50, d99) = percentiles(direct);
+    let (r50, r99) = percentiles(deputy);
+    println!(
+        "{{\"bench\":\"cold_resolve\",\"direct_sdk_p50_us\":{d50:.0},\"deputy_p50_us\":{r50:.0},\"direct_sdk_p99_us\":{d99:.0},\"deputy_p99_us\":{r99:.0},\"overhead_p50_pct\":{:.1},\"goal_pct\":5}}",
+        (r50 / d50 - 1.0) * 100.0
+    );
+    Ok(())
 }
 
 /// `GetWorkloadAccessToken` then `GetResourceOauth2Token`, straight through the SDK.
@@ -174,32 +213,7 @@ fn main() -> Result<(), String> {
             vault.shutdown().await;
             return Ok(());
         }
-        // Cold: WAT + GetResourceOauth2Token each time, direct vs through a fresh resolver.
-        const COLD: usize = 2_000;
-        let (mut direct, mut deputy) = (Vec::with_capacity(COLD), Vec::with_capacity(COLD));
-
-        // A warm resolver whose entry for the key is dropped before each resolve: a cold
-        // resolve as a long-running agent meets it (first use of a key, or after expiry).
-        // The local vault shares this thread, so whoever runs second may also pay for the
-        // server's leftover work from the first: the order alternates every iteration.
-        let warm = new_resolver(&token_vault)?;
-        let t = headless_task("cold")?;
-        for i in 0..COLD {
-            warm.forget_provider("linear-service");
-            if i % 2 == 0 {
-                direct.push(direct_call(&client).await?);
-                deputy.push(deputy_call(&warm, &t).await?);
-            } else {
-                deputy.push(deputy_call(&warm, &t).await?);
-                direct.push(direct_call(&client).await?);
-            }
-        }
-        let (d50, d99) = percentiles(direct);
-        let (r50, r99) = percentiles(deputy);
-        println!(
-            "{{\"bench\":\"cold_resolve\",\"direct_sdk_p50_us\":{d50:.0},\"deputy_p50_us\":{r50:.0},\"direct_sdk_p99_us\":{d99:.0},\"deputy_p99_us\":{r99:.0},\"overhead_p50_pct\":{:.1},\"goal_pct\":5}}",
-            (r50 / d50 - 1.0) * 100.0
-        );
+        cold_resolves(&client, &token_vault).await?;
         vault.shutdown().await;
         Ok(())
     })
