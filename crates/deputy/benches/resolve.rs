@@ -108,6 +108,7 @@ fn bare_spans(n: usize, fields: bool) -> Vec<u64> {
 async fn cold_resolves(
     client: &aws_sdk_bedrockagentcore::Client,
     vault: &TokenVault,
+    client_settings: &str,
 ) -> Result<(), String> {
     const COLD: usize = 2_000;
     let (mut direct, mut deputy) = (Vec::with_capacity(COLD), Vec::with_capacity(COLD));
@@ -129,7 +130,7 @@ async fn cold_resolves(
     let (d50, d99) = percentiles(direct);
     let (r50, r99) = percentiles(deputy);
     println!(
-        "{{\"bench\":\"cold_resolve\",\"direct_sdk_p50_us\":{d50:.0},\"deputy_p50_us\":{r50:.0},\"direct_sdk_p99_us\":{d99:.0},\"deputy_p99_us\":{r99:.0},\"overhead_p50_pct\":{:.1},\"goal_pct\":5}}",
+        "{{\"bench\":\"cold_resolve\",\"client\":\"{client_settings}\",\"direct_sdk_p50_us\":{d50:.0},\"deputy_p50_us\":{r50:.0},\"direct_sdk_p99_us\":{d99:.0},\"deputy_p99_us\":{r99:.0},\"overhead_p50_pct\":{:.1},\"goal_pct\":5}}",
         (r50 / d50 - 1.0) * 100.0
     );
     Ok(())
@@ -213,7 +214,18 @@ fn main() -> Result<(), String> {
             vault.shutdown().await;
             return Ok(());
         }
-        cold_resolves(&client, &token_vault).await?;
+        // Against a client without timeouts (the SDK's defaults), and against the client
+        // deputy builds in production (`TokenVault::connect`: retries, connect, attempt and
+        // operation timeouts), used by both contenders.
+        cold_resolves(&client, &token_vault, "sdk defaults").await?;
+        let sdk_config = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "bench"))
+            .endpoint_url(vault.endpoint())
+            .load()
+            .await;
+        let connected = TokenVault::connect(&sdk_config, &deputy::vault::CallPolicy::default());
+        cold_resolves(connected.client(), &connected, "TokenVault::connect").await?;
         vault.shutdown().await;
         Ok(())
     })

@@ -141,6 +141,22 @@ impl TokenVault {
         }
     }
 
+    /// The SDK client calls go through, for calls deputy does not make itself (with the same
+    /// retries, timeouts and endpoint).
+    ///
+    /// ```
+    /// # use aws_sdk_bedrockagentcore::config::{BehaviorVersion, Region};
+    /// let config = aws_sdk_bedrockagentcore::Config::builder()
+    ///     .behavior_version(BehaviorVersion::latest())
+    ///     .region(Region::new("us-east-1"))
+    ///     .build();
+    /// let vault = deputy::vault::TokenVault::new(aws_sdk_bedrockagentcore::Client::from_conf(config));
+    /// assert_eq!(vault.client().config().region().map(|r| r.as_ref()), Some("us-east-1"));
+    /// ```
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
     /// The same client behind fresh circuit breakers (one per operation) with `policy`.
     pub fn with_breaker(self, policy: BreakerPolicy) -> Self {
         TokenVault {
