@@ -82,6 +82,11 @@ async fn the_exported_resolve_span_matches_the_tracing_span_and_parents_its_vaul
     let repo: RepoRef = "octo-org/infra".parse().unwrap();
     let task_span = tracing::info_span!("agent.task");
     let mut tokens = Vec::new();
+    // Never exported either: the user's JWT and the consent URL (it carries the session).
+    let mut secrets = Vec::new();
+    if let deputy::task::WatSource::Mint(deputy::vault::WatBinding::Jwt(jwt)) = &alice.wat {
+        secrets.push(jwt.expose().to_owned());
+    }
     async {
         let headless = common::headless("export-2");
         for _ in 0..2 {
@@ -97,10 +102,12 @@ async fn the_exported_resolve_span_matches_the_tracing_span_and_parents_its_vaul
         let custom = resolver.resolve_token(&headless, &openai, Operation::Read);
         tokens.push(custom.await.unwrap().token.expose().to_owned());
         let consent = resolver.resolve_github_token(&alice, Operation::Read, &repo);
-        assert!(matches!(
-            consent.await,
-            Err(ResolveError::ConsentRequired(..))
-        ));
+        match consent.await {
+            Err(ResolveError::ConsentRequired(consent, _)) => {
+                secrets.push(consent.authorization_url.clone());
+            }
+            other => panic!("expected a consent request, got {other:?}"),
+        }
         let bob = common::webhook("bob", "export-3");
         let denied = resolver.resolve_aws_native_token(&bob, Operation::Write);
         assert!(denied.await.is_err());
@@ -161,13 +168,19 @@ async fn the_exported_resolve_span_matches_the_tracing_span_and_parents_its_vaul
         assert_eq!(events.len(), 1);
         assert!(events[0].name.starts_with("credential resolve failed ("));
     }
-    // Fingerprints, never tokens.
+    // Fingerprints, never tokens: in no attribute, event name or event attribute.
+    assert_eq!(secrets.len(), 2, "the JWT and the consent URL are checked");
     for span in exported.0.lock().unwrap().iter() {
-        let values: Vec<String> = span.attributes.iter().map(|kv| text(&kv.value)).collect();
-        for token in &tokens {
+        let mut texts: Vec<String> = span.attributes.iter().map(|kv| text(&kv.value)).collect();
+        for event in &span.events.events {
+            texts.push(event.name.to_string());
+            texts.extend(event.attributes.iter().map(|kv| text(&kv.value)));
+        }
+        for secret in tokens.iter().chain(&secrets) {
             assert!(
-                !values.iter().any(|v| v.contains(token.as_str())),
-                "a token was exported"
+                !texts.iter().any(|t| t.contains(secret.as_str())),
+                "a secret was exported in {}",
+                span.name
             );
         }
     }
