@@ -101,6 +101,35 @@ pub fn token_request(
         .oauth2_flow(flow)
 }
 
+/// A `GetResourceOauth2Token` on-behalf-of exchange for `user` through `provider`, ready to
+/// send: the user's dev-IdP JWT is minted and a WAT bound to it with `client`.
+pub async fn obo_request(
+    vault: &RunningVault,
+    client: &aws_sdk_bedrockagentcore::Client,
+    user: &str,
+    provider: &str,
+) -> aws_sdk_bedrockagentcore::operation::get_resource_oauth2_token::builders::GetResourceOauth2TokenFluentBuilder{
+    let jwt = vault.mint_user_token(user, "deputy").unwrap();
+    let wat = wat_for_jwt(client, &jwt).await;
+    token_request(
+        client,
+        &wat,
+        provider,
+        Oauth2FlowType::OnBehalfOfTokenExchange,
+    )
+}
+
+/// The verified claims of the token an on-behalf-of exchange for `user` through `provider`
+/// issues.
+pub async fn obo_claims(vault: &RunningVault, user: &str, provider: &str) -> Value {
+    let out = obo_request(vault, &data_plane(vault), user, provider)
+        .await
+        .send()
+        .await
+        .unwrap();
+    verify_dev_token(vault, out.access_token().unwrap()).await
+}
+
 pub async fn verify_dev_token(vault: &RunningVault, token: &str) -> Value {
     let issuer = vault.idp_issuer();
     verify_with_jwks(token, &format!("{issuer}/jwks"), &issuer).await

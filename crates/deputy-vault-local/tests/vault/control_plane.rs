@@ -241,19 +241,7 @@ async fn created_obo_provider_echoes_its_config_and_exchanges() {
         echoed.contains("TokenExchange") && echoed.contains("M2M"),
         "{echoed}"
     );
-    let dp = data_plane(&vault);
-    let jwt = vault.mint_user_token("bob", "deputy").unwrap();
-    let wat = wat_for_jwt(&dp, &jwt).await;
-    let out = token_request(
-        &dp,
-        &wat,
-        "spike-obo",
-        Oauth2FlowType::OnBehalfOfTokenExchange,
-    )
-    .send()
-    .await
-    .unwrap();
-    let claims = verify_dev_token(&vault, out.access_token().unwrap()).await;
+    let claims = obo_claims(&vault, "bob", "spike-obo").await;
     assert_eq!(
         (claims["sub"].as_str(), claims["act"]["sub"].as_str()),
         (Some("bob"), Some("spike-client"))

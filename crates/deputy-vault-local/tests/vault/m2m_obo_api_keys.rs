@@ -32,19 +32,12 @@ async fn m2m_returns_a_client_credentials_token_and_caches_it() {
 #[tokio::test]
 async fn obo_token_exchange_with_m2m_actor_nests_act() {
     let vault = start().await;
-    let client = data_plane(&vault);
-    let jwt = vault.mint_user_token("alice", "deputy").unwrap();
-    let wat = wat_for_jwt(&client, &jwt).await;
-    let out = token_request(
-        &client,
-        &wat,
-        "aws-native",
-        Oauth2FlowType::OnBehalfOfTokenExchange,
-    )
-    .audiences("https://aws-native.example")
-    .send()
-    .await
-    .unwrap();
+    let out = obo_request(&vault, &data_plane(&vault), "alice", "aws-native")
+        .await
+        .audiences("https://aws-native.example")
+        .send()
+        .await
+        .unwrap();
     let claims = verify_dev_token(&vault, out.access_token().unwrap()).await;
     assert_eq!(claims["sub"], "alice");
     assert_eq!(
@@ -58,19 +51,7 @@ async fn obo_token_exchange_with_m2m_actor_nests_act() {
 #[tokio::test]
 async fn obo_jwt_bearer_grant_carries_the_user() {
     let vault = start().await;
-    let client = data_plane(&vault);
-    let jwt = vault.mint_user_token("bob", "deputy").unwrap();
-    let wat = wat_for_jwt(&client, &jwt).await;
-    let out = token_request(
-        &client,
-        &wat,
-        "jwt-bearer",
-        Oauth2FlowType::OnBehalfOfTokenExchange,
-    )
-    .send()
-    .await
-    .unwrap();
-    let claims = verify_dev_token(&vault, out.access_token().unwrap()).await;
+    let claims = obo_claims(&vault, "bob", "jwt-bearer").await;
     assert_eq!(claims["sub"], "bob");
     assert_eq!(claims["client_id"], "jwt-bearer");
 }
@@ -128,19 +109,12 @@ async fn obo_refused_by_may_act_surfaces_as_token_exchange_failure() {
             may_act: Some("some-other-agent".into()),
         });
     let vault = start_with(config).await;
-    let client = data_plane(&vault);
-    let jwt = vault.mint_user_token("carol", "deputy").unwrap();
-    let wat = wat_for_jwt(&client, &jwt).await;
-    let err = token_request(
-        &client,
-        &wat,
-        "aws-native",
-        Oauth2FlowType::OnBehalfOfTokenExchange,
-    )
-    .send()
-    .await
-    .unwrap_err()
-    .into_service_error();
+    let err = obo_request(&vault, &data_plane(&vault), "carol", "aws-native")
+        .await
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
     assert!(err.is_validation_exception(), "{err:?}");
     assert_eq!(
         err.message().unwrap(),
@@ -208,19 +182,7 @@ async fn obo_with_no_client_sends_only_the_actor_token() {
         .unwrap(),
     );
     let vault = start_with(config).await;
-    let client = data_plane(&vault);
-    let jwt = vault.mint_user_token("bob", "deputy").unwrap();
-    let wat = wat_for_jwt(&client, &jwt).await;
-    let out = token_request(
-        &client,
-        &wat,
-        "no-client",
-        Oauth2FlowType::OnBehalfOfTokenExchange,
-    )
-    .send()
-    .await
-    .unwrap();
-    let claims = verify_dev_token(&vault, out.access_token().unwrap()).await;
+    let claims = obo_claims(&vault, "bob", "no-client").await;
     assert_eq!(
         claims["act"]["sub"], "no-client",
         "the actor comes from the M2M actor token"
