@@ -77,18 +77,12 @@ async fn obo_requires_a_for_jwt_wat_and_an_obo_provider() {
             .unwrap()
             .contains("GetWorkloadAccessTokenForJWT")
     );
-    let jwt = vault.mint_user_token("alice", "deputy").unwrap();
-    let by_jwt = wat_for_jwt(&client, &jwt).await;
-    let err = token_request(
-        &client,
-        &by_jwt,
-        "github-service",
-        Oauth2FlowType::OnBehalfOfTokenExchange,
-    )
-    .send()
-    .await
-    .unwrap_err()
-    .into_service_error();
+    let err = obo_request(&vault, &client, "alice", "github-service")
+        .await
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
     assert!(
         err.message()
             .unwrap()
