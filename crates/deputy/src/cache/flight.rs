@@ -2,12 +2,13 @@
 //! way, a claim on a key (served, lead the fetch, or wait for it), and the landing of a fetch.
 
 use std::any::Any;
-use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::SystemTime;
 
+use hashbrown::HashTable;
+use hashbrown::hash_table::Entry as Slot;
 use tokio::sync::Notify;
 
 use super::key::CompactKey;
@@ -59,10 +60,29 @@ pub(super) enum Claim {
     Wait(Arc<Flight>),
 }
 
+/// A key with its hash under the cache's hasher, worked out once per resolve: the shard, the
+/// lookup, the claim and the landing all use it.
+pub(crate) struct HashedKey {
+    hash: u64,
+    key: CompactKey,
+}
+
+impl HashedKey {
+    /// The key's hash (random per cache, so also a per-entry seed for the refresh jitter).
+    pub(super) fn hash(&self) -> u64 {
+        self.hash
+    }
+
+    /// Matches a slot of either table holding this key.
+    fn is<V>(&self) -> impl Fn(&(CompactKey, V)) -> bool + '_ {
+        |(key, _)| *key == self.key
+    }
+}
+
 #[derive(Default)]
 struct Shard {
-    ready: HashMap<CompactKey, Arc<Entry>>,
-    loading: HashMap<CompactKey, Arc<Flight>>,
+    ready: HashTable<(CompactKey, Arc<Entry>)>,
+    loading: HashTable<(CompactKey, Arc<Flight>)>,
 }
 
 /// The sharded store.
@@ -83,43 +103,62 @@ impl Shards {
         }
     }
 
-    fn shard(&self, key: &CompactKey) -> MutexGuard<'_, Shard> {
-        let index = self.hasher.hash_one(key) as usize % self.shards.len();
+    /// Hashes `key` once for everything a resolve does with it.
+    pub(super) fn hashed(&self, key: CompactKey) -> HashedKey {
+        HashedKey {
+            hash: self.hash(&key),
+            key,
+        }
+    }
+
+    fn hash(&self, key: &CompactKey) -> u64 {
+        self.hasher.hash_one(&*key.0)
+    }
+
+    fn shard(&self, key: &HashedKey) -> MutexGuard<'_, Shard> {
+        // The high half picks the shard: a table indexes by the low bits, so the keys of one
+        // shard still spread over all its buckets.
+        let index = (key.hash >> 32) as usize % self.shards.len();
         lock(&self.shards[index])
     }
 
     /// The servable token for `key`; an entry no longer servable is dropped.
-    pub(super) fn get(&self, key: &CompactKey, now: SystemTime) -> Option<CachedToken> {
+    pub(super) fn get(&self, key: &HashedKey, now: SystemTime) -> Option<CachedToken> {
         let mut shard = self.shard(key);
-        let entry = shard.ready.get(key)?;
-        if entry.servable(now) {
-            return Some(entry.cached.clone());
+        let found = shard.ready.find_entry(key.hash, key.is()).ok()?;
+        if found.get().1.servable(now) {
+            return Some(found.get().1.cached.clone());
         }
-        shard.ready.remove(key);
+        found.remove();
         None
     }
 
     /// Serves `key`, or makes the caller the one that fetches it, or one that waits.
-    pub(super) fn claim(&self, key: &CompactKey, now: SystemTime) -> Claim {
+    pub(super) fn claim(&self, key: &HashedKey, now: SystemTime) -> Claim {
         let mut shard = self.shard(key);
-        if let Some(entry) = shard.ready.get(key) {
-            if entry.servable(now) {
-                return Claim::Ready(entry.cached.clone());
+        if let Ok(found) = shard.ready.find_entry(key.hash, key.is()) {
+            if found.get().1.servable(now) {
+                return Claim::Ready(found.get().1.cached.clone());
             }
-            shard.ready.remove(key);
+            found.remove();
         }
-        if let Some(flight) = shard.loading.get(key) {
-            return Claim::Wait(Arc::clone(flight));
+        match shard
+            .loading
+            .entry(key.hash, key.is(), |(key, _)| self.hash(key))
+        {
+            Slot::Occupied(fetching) => Claim::Wait(Arc::clone(&fetching.get().1)),
+            Slot::Vacant(free) => {
+                let flight = Arc::new(Flight::default());
+                free.insert((key.key.clone(), Arc::clone(&flight)));
+                Claim::Lead(flight)
+            }
         }
-        let flight = Arc::new(Flight::default());
-        shard.loading.insert(key.clone(), Arc::clone(&flight));
-        Claim::Lead(flight)
     }
 
     /// Keeps only the tokens whose key satisfies `keep`.
     pub(super) fn retain(&self, keep: impl Fn(&CompactKey) -> bool) {
         for shard in self.shards.iter() {
-            lock(shard).ready.retain(|key, _| keep(key));
+            lock(shard).ready.retain(|(key, _)| keep(key));
         }
     }
 
@@ -138,12 +177,12 @@ fn lock(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
 /// landing (the fetching caller was cancelled), it ends the flight so a waiter fetches instead.
 pub(super) struct Landing<'a> {
     shards: &'a Shards,
-    key: &'a CompactKey,
+    key: &'a HashedKey,
     flight: Arc<Flight>,
 }
 
 impl<'a> Landing<'a> {
-    pub(super) fn new(shards: &'a Shards, key: &'a CompactKey, flight: Arc<Flight>) -> Self {
+    pub(super) fn new(shards: &'a Shards, key: &'a HashedKey, flight: Arc<Flight>) -> Self {
         Landing {
             shards,
             key,
@@ -159,7 +198,16 @@ impl<'a> Landing<'a> {
             if shard.ready.len() >= self.shards.per_shard {
                 make_room(&mut shard.ready, now);
             }
-            shard.ready.insert(self.key.clone(), entry);
+            let key = self.key;
+            match shard
+                .ready
+                .entry(key.hash, key.is(), |(key, _)| self.shards.hash(key))
+            {
+                Slot::Occupied(mut stale) => stale.get_mut().1 = entry,
+                Slot::Vacant(free) => {
+                    free.insert((key.key.clone(), entry));
+                }
+            }
         }
     }
 
@@ -172,12 +220,10 @@ impl Drop for Landing<'_> {
     fn drop(&mut self) {
         {
             let mut shard = self.shards.shard(self.key);
-            if shard
-                .loading
-                .get(self.key)
-                .is_some_and(|f| Arc::ptr_eq(f, &self.flight))
+            if let Ok(found) = shard.loading.find_entry(self.key.hash, self.key.is())
+                && Arc::ptr_eq(&found.get().1, &self.flight)
             {
-                shard.loading.remove(self.key);
+                found.remove();
             }
         }
         self.flight.landed.notify_waiters();
@@ -186,17 +232,19 @@ impl Drop for Landing<'_> {
 
 /// Frees one slot in a full shard: every token no longer servable goes, and if none did, the
 /// one that stops being servable soonest.
-fn make_room(ready: &mut HashMap<CompactKey, Arc<Entry>>, now: SystemTime) {
+fn make_room(ready: &mut HashTable<(CompactKey, Arc<Entry>)>, now: SystemTime) {
     let before = ready.len();
-    ready.retain(|_, entry| entry.servable(now));
+    ready.retain(|(_, entry)| entry.servable(now));
     if ready.len() < before {
         return;
     }
-    let soonest = ready
-        .iter()
-        .min_by_key(|(_, entry)| entry.serve_until_ms)
-        .map(|(key, _)| key.clone());
-    if let Some(key) = soonest {
-        ready.remove(&key);
-    }
+    let Some(soonest) = ready.iter().map(|(_, entry)| entry.serve_until_ms).min() else {
+        return;
+    };
+    let mut dropped = false;
+    ready.retain(|(_, entry)| {
+        let drop_this = !dropped && entry.serve_until_ms == soonest;
+        dropped |= drop_this;
+        !drop_this
+    });
 }

@@ -99,10 +99,11 @@ impl CacheKey {
     }
 }
 
-/// A key in the form the cache stores: one allocation, each field length-prefixed in a fixed
-/// order, so no value can be mistaken for a separator and equal keys encode equally.
+/// A key in the form the cache stores: one allocation of exactly its length. Each field is
+/// its length (LEB128) and its bytes, in a fixed order, and each list is its item count and its
+/// items, so no value can be mistaken for another and equal keys encode equally.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) struct CompactKey(pub(super) Box<str>);
+pub(crate) struct CompactKey(pub(super) Box<[u8]>);
 
 /// The fields of a key, borrowed: what the resolver encodes on every resolve without building
 /// a [`CacheKey`] first. Lists need not be sorted; the encoding sorts and deduplicates them.
@@ -118,90 +119,122 @@ pub(crate) struct KeyFields<'a> {
     pub(crate) task: Option<&'a str>,
 }
 
+/// A list as it is encoded: borrowed when already sorted without duplicates, else re-sorted.
+enum Items<'a> {
+    Sorted(&'a [String]),
+    Resorted(Vec<&'a str>),
+}
+
+impl<'a> Items<'a> {
+    fn of(list: &'a [String]) -> Self {
+        if list.is_sorted_by(|a, b| a < b) {
+            return Items::Sorted(list);
+        }
+        let mut items: Vec<&str> = list.iter().map(String::as_str).collect();
+        items.sort_unstable();
+        items.dedup();
+        Items::Resorted(items)
+    }
+
+    fn for_each(&self, mut f: impl FnMut(&str)) {
+        match self {
+            Items::Sorted(list) => list.iter().for_each(|item| f(item)),
+            Items::Resorted(items) => items.iter().for_each(|item| f(item)),
+        }
+    }
+
+    fn count(&self) -> usize {
+        match self {
+            Items::Sorted(list) => list.len(),
+            Items::Resorted(items) => items.len(),
+        }
+    }
+}
+
 impl KeyFields<'_> {
     /// Encodes the key with one allocation (two when a list is not already sorted).
     pub(crate) fn compact(&self) -> CompactKey {
-        let lists = [self.scopes, self.audiences, self.resources];
-        let mut capacity = 64 + self.workload.len() + self.provider.len();
-        capacity += self.user.map_or(0, str::len) + self.repo.map_or(0, str::len);
-        capacity += self.task.map_or(0, str::len);
-        capacity += lists
-            .iter()
-            .flat_map(|l| l.iter())
-            .map(|s| s.len() + 4)
-            .sum::<usize>();
-        let mut out = String::with_capacity(capacity);
-        let field = |out: &mut String, value: &str| {
-            push_decimal(out, value.len());
-            out.push(':');
-            out.push_str(value);
-        };
-        field(&mut out, self.workload);
-        field(&mut out, self.user.unwrap_or(""));
-        field(&mut out, self.provider);
-        field(&mut out, self.flow);
-        for list in lists {
-            if list.is_sorted_by(|a, b| a < b) {
-                push_count(&mut out, list.len());
-                list.iter().for_each(|item| field(&mut out, item));
-            } else {
-                let mut items: Vec<&str> = list.iter().map(String::as_str).collect();
-                items.sort_unstable();
-                items.dedup();
-                push_count(&mut out, items.len());
-                items.iter().for_each(|item| field(&mut out, item));
-            }
+        let head = [
+            self.workload,
+            self.user.unwrap_or(""),
+            self.provider,
+            self.flow,
+        ];
+        let lists = [self.scopes, self.audiences, self.resources].map(Items::of);
+        let tail = [self.repo.unwrap_or(""), self.task.unwrap_or("")];
+        let field_len = |value: &str| encoded_len(value.len()) + value.len();
+        let mut size: usize = head.iter().chain(&tail).map(|value| field_len(value)).sum();
+        for items in &lists {
+            size += encoded_len(items.count());
+            items.for_each(|item| size += field_len(item));
         }
-        field(&mut out, self.repo.unwrap_or(""));
-        field(&mut out, self.task.unwrap_or(""));
-        CompactKey(out.into_boxed_str())
+        let mut out = Vec::with_capacity(size);
+        head.iter().for_each(|value| push_field(&mut out, value));
+        for items in &lists {
+            push_len(&mut out, items.count());
+            items.for_each(|item| push_field(&mut out, item));
+        }
+        tail.iter().for_each(|value| push_field(&mut out, value));
+        debug_assert_eq!(out.len(), size, "the measured size is the encoded size");
+        CompactKey(out.into_boxed_slice())
     }
 }
 
-/// Appends a list's length as a field of its own (its decimal digits, length-prefixed).
-fn push_count(out: &mut String, n: usize) {
-    push_decimal(out, n.checked_ilog10().map_or(1, |d| d as usize + 1));
-    out.push(':');
-    push_decimal(out, n);
+/// Appends a field: its length, then its bytes.
+fn push_field(out: &mut Vec<u8>, value: &str) {
+    push_len(out, value.len());
+    out.extend_from_slice(value.as_bytes());
 }
 
-/// Appends `n` in decimal without going through the formatting machinery.
-fn push_decimal(out: &mut String, mut n: usize) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
+/// Appends `n` as LEB128: seven bits a byte, low bits first, the high bit set on all but the
+/// last byte.
+fn push_len(out: &mut Vec<u8>, mut n: usize) {
+    while n >= 0x80 {
+        out.push((n & 0x7f) as u8 | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+/// How many bytes [`push_len`] writes for `n`.
+fn encoded_len(n: usize) -> usize {
+    ((usize::BITS - (n | 1).leading_zeros()) as usize).div_ceil(7)
+}
+
+/// Reads a length written by [`push_len`] and returns it with the bytes after it.
+fn read_len(bytes: &[u8]) -> Option<(usize, &[u8])> {
+    let mut n = 0usize;
+    for (i, &byte) in bytes
+        .iter()
+        .enumerate()
+        .take(usize::BITS.div_ceil(7) as usize)
+    {
+        n |= usize::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return Some((n, &bytes[i + 1..]));
         }
     }
-    for &digit in &digits[at..] {
-        out.push(char::from(digit));
-    }
+    None
 }
 
 /// The single fields of a compact key (lists are skipped), by position.
-pub(super) fn compact_field(compact: &str, index: usize) -> Option<&str> {
+pub(super) fn compact_field(compact: &[u8], index: usize) -> Option<&str> {
     let mut rest = compact;
-    let mut position = 0;
-    let mut list_items = 0usize;
-    while !rest.is_empty() {
-        let (len, tail) = rest.split_once(':')?;
-        let len: usize = len.parse().ok()?;
-        let value = tail.get(..len)?;
-        rest = &tail[len..];
-        if list_items > 0 {
-            list_items -= 1;
+    for position in 0..=TASK {
+        let (n, after) = read_len(rest)?;
+        rest = after;
+        if (4..=6).contains(&position) {
+            for _ in 0..n {
+                let (len, after) = read_len(rest)?;
+                rest = after.get(len..)?;
+            }
             continue;
         }
-        if (4..=6).contains(&position) {
-            list_items = value.parse().ok()?;
-        } else if position == index {
-            return Some(value);
+        let value = rest.get(..n)?;
+        if position == index {
+            return std::str::from_utf8(value).ok();
         }
-        position += 1;
+        rest = &rest[n..];
     }
     None
 }
@@ -239,7 +272,10 @@ mod tests {
             fields.compact(),
             CacheKey::new("w", "p", "m2m").scopes(["a", "b"]).compact()
         );
-        assert_eq!(&*fields.compact().0, "1:w0:1:p3:m2m1:21:a1:b1:01:00:0:");
+        assert_eq!(
+            &*fields.compact().0,
+            b"\x01w\x00\x01p\x03m2m\x02\x01a\x01b\x00\x00\x00\x00"
+        );
         let tricky = CacheKey::new("w", "p", "m2m")
             .user("3:x")
             .scopes(["1:"])
@@ -253,5 +289,29 @@ mod tests {
             CacheKey::new("w", "p", "m2m").user("u").compact(),
             CacheKey::new("w", "p", "m2m").compact()
         );
+    }
+
+    #[test]
+    fn long_fields_take_multi_byte_lengths_and_stay_recoverable() {
+        for len in [0, 1, 127, 128, 300, 16_384, 70_000] {
+            assert_eq!(encoded_len(len), {
+                let mut out = Vec::new();
+                push_len(&mut out, len);
+                out.len()
+            });
+        }
+        let long_user = "u".repeat(300);
+        let many_scopes: Vec<String> = (0..200).map(|i| format!("scope-{i:03}")).collect();
+        let key = CacheKey::new("w", "p", "m2m")
+            .user(&long_user)
+            .scopes(&many_scopes)
+            .task("t");
+        let compact = key.compact().0;
+        assert_eq!(compact_field(&compact, USER), Some(long_user.as_str()));
+        assert_eq!(compact_field(&compact, PROVIDER), Some("p"));
+        assert_eq!(compact_field(&compact, TASK), Some("t"));
+        // A truncated key yields no field rather than a wrong one.
+        assert_eq!(compact_field(&compact[..compact.len() - 1], TASK), None);
+        assert_eq!(read_len(&[0x80; 12]), None);
     }
 }

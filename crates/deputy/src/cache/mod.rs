@@ -15,15 +15,14 @@
 mod flight;
 mod key;
 
-use std::collections::hash_map::RandomState;
 use std::future::Future;
-use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use deputy_core::actor::ObservedDelegation;
 
 use crate::AccessToken;
+pub(crate) use flight::HashedKey;
 use flight::{Claim, Landing, Shards};
 pub use key::CacheKey;
 pub(crate) use key::sorted;
@@ -99,7 +98,6 @@ pub enum CacheOutcome {
 pub struct TokenCache {
     shards: Arc<Shards>,
     buffer: Duration,
-    jitter_seed: RandomState,
 }
 
 impl std::fmt::Debug for TokenCache {
@@ -118,7 +116,6 @@ impl TokenCache {
         TokenCache {
             shards: Arc::new(Shards::new(max_entries)),
             buffer,
-            jitter_seed: RandomState::new(),
         }
     }
 
@@ -133,15 +130,20 @@ impl TokenCache {
         F: Future<Output = Result<CachedToken, E>>,
         E: Send + Sync + 'static,
     {
-        let key = key.compact();
+        let key = self.hashed(key.compact());
         if let Some(cached) = self.get(&key) {
             return Ok((cached, CacheOutcome::Hit));
         }
         self.fetch_once(key, fetch).await
     }
 
+    /// `key` with its hash, for [`TokenCache::get`] and [`TokenCache::fetch_once`].
+    pub(crate) fn hashed(&self, key: CompactKey) -> HashedKey {
+        self.shards.hashed(key)
+    }
+
     /// The token cached for `key` while it may still be served: the hit path, one short lock.
-    pub(crate) fn get(&self, key: &CompactKey) -> Option<CachedToken> {
+    pub(crate) fn get(&self, key: &HashedKey) -> Option<CachedToken> {
         self.shards.get(key, SystemTime::now())
     }
 
@@ -150,7 +152,7 @@ impl TokenCache {
     /// fetching caller is cancelled, a waiter takes over.
     pub(crate) async fn fetch_once<E, F>(
         &self,
-        key: CompactKey,
+        key: HashedKey,
         fetch: F,
     ) -> Result<(CachedToken, CacheOutcome), Arc<E>>
     where
@@ -188,10 +190,8 @@ impl TokenCache {
     }
 
     /// When a token stops being served: `buffer` plus a per-entry jitter before it expires.
-    fn serve_until(&self, cached: &CachedToken, key: &CompactKey) -> SystemTime {
-        let jitter = self
-            .buffer
-            .mul_f64(self.jitter_fraction(&key.0, cached.expires_at));
+    fn serve_until(&self, cached: &CachedToken, key: &HashedKey) -> SystemTime {
+        let jitter = self.buffer.mul_f64(jitter_fraction(key, cached.expires_at));
         cached
             .expires_at
             .checked_sub(self.buffer + jitter)
@@ -232,10 +232,37 @@ impl TokenCache {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
 
-    fn jitter_fraction(&self, key: &str, expires_at: SystemTime) -> f64 {
-        let hash = self.jitter_seed.hash_one((key, expires_at));
-        // Up to half the buffer, spread by a per-process random seed.
-        (hash % 10_000) as f64 / 20_000.0
+/// Up to half the buffer, from the key's hash (random per cache) and the token's expiry, so each
+/// token of a key gets its own share. The two are mixed with the SplitMix64 finaliser.
+fn jitter_fraction(key: &HashedKey, expires_at: SystemTime) -> f64 {
+    let mut z = key.hash() ^ unix_millis(expires_at).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    (z % 10_000) as f64 / 20_000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refresh_jitter_stays_within_half_the_buffer_and_spreads_over_it() {
+        let cache = TokenCache::new(1_000, Duration::from_secs(60));
+        let expires = SystemTime::UNIX_EPOCH + Duration::from_secs(2_000_000_000);
+        let mut buckets = [0usize; 10];
+        for i in 0..1_000 {
+            let key = cache.hashed(CacheKey::new("w", &format!("p{i}"), "m2m").compact());
+            let fraction = jitter_fraction(&key, expires);
+            assert!((0.0..0.5).contains(&fraction), "{fraction}");
+            buckets[(fraction / 0.05) as usize] += 1;
+        }
+        // 1,000 keys over ten equal bands: about 100 each, never a band left nearly empty.
+        assert!(buckets.iter().all(|&n| n > 50), "{buckets:?}");
+        let key = cache.hashed(CacheKey::new("w", "p", "m2m").compact());
+        let later = expires + Duration::from_secs(3_600);
+        assert_ne!(jitter_fraction(&key, expires), jitter_fraction(&key, later));
     }
 }

@@ -18,7 +18,7 @@ use deputy_core::{Integration, Operation};
 use opentelemetry::context::FutureExt as _;
 use tracing::Instrument;
 
-use crate::cache::{CacheOutcome, CachedToken, CompactKey, KeyFields, TokenCache};
+use crate::cache::{CacheOutcome, CachedToken, CompactKey, HashedKey, KeyFields, TokenCache};
 use crate::consent::{ConsentHandler, ConsentWait, PendingConsents};
 use crate::error::ResolveError;
 use crate::fallback::SecretsManagerFallback;
@@ -219,7 +219,9 @@ impl Resolver {
         self.check_preconditions(task, integration, op, decision)
             .await?;
         let user = self.vault_user(task, decision);
-        let key = self.cache_key(task, decision, user.as_deref());
+        let key = inner
+            .cache
+            .hashed(self.cache_key(task, decision, user.as_deref()));
         if let Some(cached) = inner.cache.get(&key) {
             return Ok(resolved(cached, decision, CredentialSource::Cache));
         }
@@ -240,7 +242,7 @@ impl Resolver {
         task: &Task,
         integration: &Integration,
         decision: &Decision,
-        key: CompactKey,
+        key: HashedKey,
         user: Option<String>,
     ) -> Result<ResolvedToken, ResolveError> {
         let inner = &self.inner;
