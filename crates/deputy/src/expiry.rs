@@ -3,7 +3,11 @@
 //! Reading `exp` here does not verify the token; it only bounds how long deputy reuses a token
 //! the vault just handed it. Verification (for on-behalf-of tokens) happens separately.
 
+mod top_level_exp;
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use top_level_exp::Scan;
 
 /// The expiry of a token: the JWT `exp` if it has one (capped at `default_ttl` from now, so a
 /// token that claims a far-future expiry is still refreshed), else `now + default_ttl`.
@@ -16,46 +20,60 @@ pub fn token_expiry(token: &str, now: SystemTime, default_ttl: Duration) -> Syst
 
 /// The `exp` claim of a JWT-shaped token, without verification.
 pub fn jwt_exp(token: &str) -> Option<u64> {
-    let mut parts = token.split('.');
-    let (_, payload, _) = (parts.next()?, parts.next()?, parts.next()?);
+    // Header, payload, and at least a signature after them.
+    let (_header, rest) = token.split_once('.')?;
+    let (payload, _signature) = rest.split_once('.')?;
     let bytes = base64url_decode(payload)?;
+    match top_level_exp::scan(&bytes) {
+        Scan::Exp(exp) => Some(exp),
+        Scan::NoExp => None,
+        Scan::Unsure => parsed_exp(&bytes),
+    }
+}
+
+/// `exp` by a full JSON parse, for the payloads [`top_level_exp`] leaves to it.
+fn parsed_exp(json: &[u8]) -> Option<u64> {
     // Only `exp` is read; every other claim is skipped without being built.
     #[derive(serde::Deserialize)]
     struct Exp {
         exp: Option<u64>,
     }
-    serde_json::from_slice::<Exp>(&bytes).ok()?.exp
+    serde_json::from_slice::<Exp>(json).ok()?.exp
 }
 
 /// Unpadded (or `=`-padded) base64url, four characters to three bytes at a time through a
-/// lookup table: a cold resolve decodes a whole JWT payload here, so the per-byte work counts.
+/// lookup table into an output sized once: a cold resolve decodes a whole JWT payload here, so
+/// the per-byte work counts.
 fn base64url_decode(input: &str) -> Option<Vec<u8>> {
     let input = input.trim_end_matches('=').as_bytes();
-    let mut out = Vec::with_capacity(input.len() / 4 * 3 + 3);
-    let mut quads = input.chunks_exact(4);
-    for quad in &mut quads {
-        let n = sextets(quad)?;
-        out.extend_from_slice(&[(n >> 16) as u8, (n >> 8) as u8, n as u8]);
-    }
-    let rest = quads.remainder();
-    match rest.len() {
-        0 => {}
+    let tail = match input.len() % 4 {
         // One character holds only six bits: no whole byte.
         1 => return None,
-        len => {
-            let n = sextets(rest)? << (6 * (4 - len));
-            out.extend_from_slice(&[(n >> 16) as u8, (n >> 8) as u8][..len - 1]);
-        }
+        0 => 0,
+        len => len - 1,
+    };
+    let mut out = vec![0u8; input.len() / 4 * 3 + tail];
+    let mut quads = input.chunks_exact(4);
+    for (quad, bytes) in (&mut quads).zip(out.chunks_exact_mut(3)) {
+        bytes.copy_from_slice(&sextets(quad)?.to_be_bytes()[1..]);
+    }
+    let rest = quads.remainder();
+    if !rest.is_empty() {
+        let n = sextets(rest)? << (6 * (4 - rest.len()));
+        let at = out.len() - tail;
+        out[at..].copy_from_slice(&n.to_be_bytes()[1..=tail]);
     }
     Some(out)
 }
 
 /// Up to four base64url characters as one number, six bits each; `None` on any other byte.
+/// The table's values are below 64 and `INVALID` has the high bit, so one test covers all four.
 fn sextets(chars: &[u8]) -> Option<u32> {
-    chars.iter().try_fold(0u32, |n, &c| {
+    let (n, seen) = chars.iter().fold((0u32, 0u8), |(n, seen), &c| {
         let value = DECODE[usize::from(c)];
-        (value != INVALID).then_some((n << 6) | u32::from(value))
-    })
+        ((n << 6) | u32::from(value & 0x3f), seen | value)
+    });
+    (seen & 0x80 == 0).then_some(n)
 }
 
 const INVALID: u8 = 0xff;
