@@ -33,7 +33,6 @@ pub mod chain_json;
 pub mod finding;
 pub mod hygiene;
 pub mod invariants;
-pub mod json_text;
 pub mod otlp_json;
 pub mod otlp_proto;
 pub mod pipeline;

@@ -6,7 +6,7 @@
 use deputy_core::actor::{Actor, AssertedChain, ObservedDelegation};
 use deputy_core::audit::AuditRecord;
 
-use crate::json_text::plain_len;
+use deputy_core::json_text::plain_len;
 
 /// Appends `record` as one line of JSON (no newline) to `out`.
 ///

@@ -19,6 +19,7 @@ pub mod attr;
 pub mod audit;
 pub mod flow;
 pub mod integration;
+pub mod json_text;
 pub mod policy;
 pub mod request;
 pub mod user;

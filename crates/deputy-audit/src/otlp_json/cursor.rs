@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use crate::json_text::plain_len;
+use deputy_core::json_text::plain_len;
 
 pub(crate) use scalars::Number;
 

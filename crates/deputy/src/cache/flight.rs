@@ -61,7 +61,8 @@ pub(super) enum Claim {
 }
 
 /// A key with its hash under the cache's hasher, worked out once per resolve: the shard, the
-/// lookup, the claim and the landing all use it.
+/// lookup, the claim and the landing all use it. Only the cache that hashed it may use it
+/// (each cache has its own random hasher).
 pub(crate) struct HashedKey {
     hash: u64,
     key: CompactKey,

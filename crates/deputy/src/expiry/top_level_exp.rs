@@ -9,6 +9,8 @@
 //! `serde_json` finds none; the caller only ever shortens a token's cache life with `exp`
 //! (it is capped at the default lifetime), so that is never less safe.
 
+use deputy_core::json_text::plain_len;
+
 /// What the scan found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Scan {
@@ -75,8 +77,8 @@ fn plain_key(json: &[u8], at: usize) -> Option<(&[u8], usize)> {
         return None;
     }
     let start = at + 1;
-    let end = start + quote_or_backslash(json.get(start..)?)?;
-    (json[end] == b'"').then(|| (&json[start..end], end + 1))
+    let end = start + plain_len(json.get(start..)?);
+    (*json.get(end)? == b'"').then(|| (&json[start..end], end + 1))
 }
 
 /// `exp`'s value when it is a plain unsigned integer or `null`.
@@ -131,43 +133,18 @@ fn skip_value(json: &[u8], at: usize) -> Option<usize> {
     }
 }
 
-/// The index after the string whose opening quote is at `at`.
+/// The index after the string whose opening quote is at `at`. A raw control byte (invalid in
+/// JSON strings) ends the scan: the parser decides.
 fn skip_string(json: &[u8], at: usize) -> Option<usize> {
     let mut i = at + 1;
     loop {
-        i += quote_or_backslash(json.get(i..)?)?;
-        if json[i] == b'"' {
-            return Some(i + 1);
+        i += plain_len(json.get(i..)?);
+        match json.get(i)? {
+            b'"' => return Some(i + 1),
+            b'\\' => i += 2,
+            _ => return None,
         }
-        i += 2;
     }
-}
-
-/// The first `"` or `\\` in `bytes`. Most of a payload is string contents, so this looks at
-/// eight bytes at a time: a byte equal to the one sought is zero after XOR, and
-/// `(w - 0x01…) & !w & 0x80…` marks zero bytes (a false mark can only follow a true one, and
-/// the lowest mark is taken).
-fn quote_or_backslash(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    let zero_bytes = |w: u64| w.wrapping_sub(ONES) & !w & HIGHS;
-    let mut words = bytes.chunks_exact(8);
-    let mut offset = 0;
-    for word in &mut words {
-        let mut le = [0u8; 8];
-        le.copy_from_slice(word);
-        let w = u64::from_le_bytes(le);
-        let marks =
-            zero_bytes(w ^ (ONES * u64::from(b'"'))) | zero_bytes(w ^ (ONES * u64::from(b'\\')));
-        if marks != 0 {
-            return Some(offset + marks.trailing_zeros() as usize / 8);
-        }
-        offset += 8;
-    }
-    let rest = words.remainder();
-    rest.iter()
-        .position(|&b| b == b'"' || b == b'\\')
-        .map(|i| offset + i)
 }
 
 fn is_ws(byte: u8) -> bool {
@@ -335,28 +312,6 @@ mod tests {
                 Scan::Exp(n) => assert!(expected.is_none_or(|e| e == n), "{json:?}"),
                 Scan::NoExp => assert_eq!(expected, None, "{:?}", String::from_utf8_lossy(&json)),
                 Scan::Unsure => {}
-            }
-        }
-    }
-
-    #[test]
-    fn finds_the_first_quote_or_backslash_at_every_position() {
-        for len in 0..40 {
-            for at in 0..=len {
-                for (sought, filler) in
-                    [(b'"', b'a'), (b'\\', 0x01), (b'"', 0x22 ^ 0x80), (b'"', 0)]
-                {
-                    let mut bytes = vec![filler; len];
-                    if at < len {
-                        bytes[at] = sought;
-                        // A later match must not win over the first.
-                        if at + 1 < len {
-                            bytes[at + 1] = b'\\';
-                        }
-                    }
-                    let expected = bytes.iter().position(|&b| b == b'"' || b == b'\\');
-                    assert_eq!(quote_or_backslash(&bytes), expected, "{bytes:?}");
-                }
             }
         }
     }

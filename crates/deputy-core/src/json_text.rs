@@ -1,12 +1,12 @@
 //! Finding the bytes of JSON string content that need attention: `"`, `\` and control
-//! characters. Both the OTLP/JSON scanner (reading) and the record writer (escaping) skip
-//! everything else eight bytes at a time.
+//! characters. The audit pipeline's OTLP/JSON scanner (reading) and record writer (escaping),
+//! and the resolver's reading of a JWT's `exp`, skip everything else eight bytes at a time.
 
 /// The length of the prefix of `bytes` with no `"`, `\` or byte below 0x20: the index of the
 /// first such byte, or `bytes.len()`.
 ///
 /// ```
-/// use deputy_audit::json_text::plain_len;
+/// use deputy_core::json_text::plain_len;
 /// assert_eq!(plain_len(b"plain text, long enough for a word\"tail"), 34);
 /// assert_eq!(plain_len(b"tab\there"), 3);
 /// assert_eq!(plain_len("no escapes: é 日本".as_bytes()), "no escapes: é 日本".len());
