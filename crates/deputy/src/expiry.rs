@@ -11,6 +11,14 @@ use top_level_exp::Scan;
 
 /// The expiry of a token: the JWT `exp` if it has one (capped at `default_ttl` from now, so a
 /// token that claims a far-future expiry is still refreshed), else `now + default_ttl`.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use deputy::expiry::token_expiry;
+/// let now = UNIX_EPOCH + Duration::from_secs(1_000);
+/// // An opaque token lives `default_ttl`.
+/// assert_eq!(token_expiry("opaque", now, Duration::from_secs(60)), now + Duration::from_secs(60));
+/// ```
 pub fn token_expiry(token: &str, now: SystemTime, default_ttl: Duration) -> SystemTime {
     let fallback = now + default_ttl;
     jwt_exp(token)
@@ -19,6 +27,13 @@ pub fn token_expiry(token: &str, now: SystemTime, default_ttl: Duration) -> Syst
 }
 
 /// The `exp` claim of a JWT-shaped token, without verification.
+///
+/// ```
+/// // The payload is `{"sub":"alice","exp":1700000000}`.
+/// let token = "e30.eyJzdWIiOiJhbGljZSIsImV4cCI6MTcwMDAwMDAwMH0.sig";
+/// assert_eq!(deputy::expiry::jwt_exp(token), Some(1_700_000_000));
+/// assert_eq!(deputy::expiry::jwt_exp("not-a-jwt"), None);
+/// ```
 pub fn jwt_exp(token: &str) -> Option<u64> {
     // Header, payload, and at least a signature after them.
     let (_header, rest) = token.split_once('.')?;

@@ -20,7 +20,7 @@ pub mod callback;
 pub mod consent;
 pub mod doctor;
 pub mod error;
-mod expiry;
+pub mod expiry;
 pub mod fallback;
 pub mod github_app;
 mod integrations;
