@@ -69,11 +69,6 @@ pub(crate) struct HashedKey {
 }
 
 impl HashedKey {
-    /// The key's hash (random per cache, so also a per-entry seed for the refresh jitter).
-    pub(super) fn hash(&self) -> u64 {
-        self.hash
-    }
-
     /// Matches a slot of either table holding this key.
     fn is<V>(&self) -> impl Fn(&(CompactKey, V)) -> bool + '_ {
         |(key, _)| *key == self.key
@@ -114,6 +109,12 @@ impl Shards {
 
     fn hash(&self, key: &CompactKey) -> u64 {
         self.hasher.hash_one(&*key.0)
+    }
+
+    /// `key`'s hash mixed with `value` by the cache's random hasher: a seed of the refresh
+    /// jitter that differs per key and per token.
+    pub(super) fn spread(&self, key: &HashedKey, value: u64) -> u64 {
+        self.hasher.hash_one((key.hash, value))
     }
 
     fn shard(&self, key: &HashedKey) -> MutexGuard<'_, Shard> {

@@ -191,7 +191,9 @@ impl TokenCache {
 
     /// When a token stops being served: `buffer` plus a per-entry jitter before it expires.
     fn serve_until(&self, cached: &CachedToken, key: &HashedKey) -> SystemTime {
-        let jitter = self.buffer.mul_f64(jitter_fraction(key, cached.expires_at));
+        let jitter = self
+            .buffer
+            .mul_f64(self.jitter_fraction(key, cached.expires_at));
         cached
             .expires_at
             .checked_sub(self.buffer + jitter)
@@ -232,16 +234,13 @@ impl TokenCache {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-}
 
-/// Up to half the buffer, from the key's hash (random per cache) and the token's expiry, so each
-/// token of a key gets its own share. The two are mixed with the SplitMix64 finaliser.
-fn jitter_fraction(key: &HashedKey, expires_at: SystemTime) -> f64 {
-    let mut z = key.hash() ^ unix_millis(expires_at).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^= z >> 31;
-    (z % 10_000) as f64 / 20_000.0
+    /// Up to half the buffer, spread by the cache's random hasher over the key and the token's
+    /// expiry, so each token of a key gets its own share.
+    fn jitter_fraction(&self, key: &HashedKey, expires_at: SystemTime) -> f64 {
+        let spread = self.shards.spread(key, unix_millis(expires_at));
+        (spread % 10_000) as f64 / 20_000.0
+    }
 }
 
 #[cfg(test)]
@@ -255,14 +254,21 @@ mod tests {
         let mut buckets = [0usize; 10];
         for i in 0..1_000 {
             let key = cache.hashed(CacheKey::new("w", &format!("p{i}"), "m2m").compact());
-            let fraction = jitter_fraction(&key, expires);
+            let fraction = cache.jitter_fraction(&key, expires);
             assert!((0.0..0.5).contains(&fraction), "{fraction}");
             buckets[(fraction / 0.05) as usize] += 1;
         }
         // 1,000 keys over ten equal bands: about 100 each, never a band left nearly empty.
         assert!(buckets.iter().all(|&n| n > 50), "{buckets:?}");
+        // Each token of one key gets its own share: ten expiries never all share one (two may,
+        // once in 10,000).
         let key = cache.hashed(CacheKey::new("w", "p", "m2m").compact());
-        let later = expires + Duration::from_secs(3_600);
-        assert_ne!(jitter_fraction(&key, expires), jitter_fraction(&key, later));
+        let shares: std::collections::BTreeSet<u64> = (0..10u64)
+            .map(|hour| {
+                let at = expires + Duration::from_secs(3_600 * hour);
+                (cache.jitter_fraction(&key, at) * 20_000.0) as u64
+            })
+            .collect();
+        assert!(shares.len() > 1, "{shares:?}");
     }
 }

@@ -91,9 +91,8 @@ fn exp_value(json: &[u8], at: usize) -> Option<(Option<u64>, usize)> {
     if digits == 0 || matches!(rest.get(digits), Some(b'.' | b'e' | b'E')) {
         return None;
     }
-    let value = rest[..digits].iter().try_fold(0u64, |n, &d| {
-        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
-    })?;
+    // ASCII digits only, so the text is UTF-8; a value past `u64::MAX` fails to parse.
+    let value = std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()?;
     Some((Some(value), at + digits))
 }
 
