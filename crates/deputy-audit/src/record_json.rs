@@ -3,10 +3,10 @@
 //! same string escapes), without serde's machinery or the `String` copies that the id types'
 //! `#[serde(into = "String")]` makes. Tested against `serde_json` on varied records.
 
-use deputy_core::actor::{Actor, AssertedChain, ObservedDelegation};
+use deputy_core::actor::{Actor, ObservedDelegation};
 use deputy_core::audit::AuditRecord;
 
-use deputy_core::json_text::plain_len;
+use deputy_core::json_text::push_string;
 
 /// Appends `record` as one line of JSON (no newline) to `out`.
 ///
@@ -44,39 +44,39 @@ use deputy_core::json_text::plain_len;
 pub fn write_record(out: &mut Vec<u8>, record: &AuditRecord) {
     let c = &record.correlation;
     out.extend_from_slice(b"{\"schema\":");
-    string(out, &record.schema);
+    push_string(out, &record.schema);
     out.extend_from_slice(b",\"correlation\":{\"task_id\":");
-    string(out, c.task_id.as_str());
+    push_string(out, c.task_id.as_str());
     if let Some(user) = &c.user_id {
         out.extend_from_slice(b",\"user_id\":");
-        string(out, user.as_str());
+        push_string(out, user.as_str());
     }
     if let Some(repo) = &c.repo {
         out.extend_from_slice(b",\"repo\":");
-        string(out, repo.as_str());
+        push_string(out, repo.as_str());
     }
     out.extend_from_slice(b",\"trace_id\":");
     string_or_null(out, c.trace_id.as_ref().map(|t| t.as_str()));
     out.extend_from_slice(b",\"session_id\":");
     string_or_null(out, c.session_id.as_deref());
     out.extend_from_slice(b"},\"integration\":");
-    string(out, record.integration.name());
+    push_string(out, record.integration.name());
     out.extend_from_slice(b",\"operation\":");
-    string(out, record.operation.name());
+    push_string(out, record.operation.name());
     out.extend_from_slice(b",\"flow\":");
-    string(out, &record.flow);
+    push_string(out, &record.flow);
     optional(out, b",\"provider\":", record.provider.as_deref());
     out.extend_from_slice(b",\"rule_id\":");
-    string(out, &record.rule_id);
+    push_string(out, &record.rule_id);
     out.extend_from_slice(b",\"source\":");
-    string(out, record.source.name());
+    push_string(out, record.source.name());
     optional(
         out,
         b",\"fallback_reason\":",
         record.fallback_reason.as_deref(),
     );
     out.extend_from_slice(b",\"consent\":");
-    string(out, record.consent.name());
+    push_string(out, record.consent.name());
     optional(
         out,
         b",\"token_fingerprint\":",
@@ -84,7 +84,7 @@ pub fn write_record(out: &mut Vec<u8>, record: &AuditRecord) {
     );
     if let Some(chain) = &record.asserted_chain {
         out.extend_from_slice(b",\"asserted_chain\":");
-        asserted(out, chain);
+        chain.as_chain_ref().write_json(out);
     }
     if let Some(observed) = &record.observed_delegation {
         out.extend_from_slice(b",\"observed_delegation\":");
@@ -95,30 +95,6 @@ pub fn write_record(out: &mut Vec<u8>, record: &AuditRecord) {
     if let Some(expires) = record.expires_at {
         out.extend_from_slice(b",\"expires_at\":");
         number(out, expires);
-    }
-    out.push(b'}');
-}
-
-/// `AssertedChain`: `user`, `orchestrator`, `workload` only when present.
-fn asserted(out: &mut Vec<u8>, chain: &AssertedChain) {
-    let mut first = true;
-    let mut member = |out: &mut Vec<u8>, name: &[u8], value: &str| {
-        out.push(if first { b'{' } else { b',' });
-        first = false;
-        out.push(b'"');
-        out.extend_from_slice(name);
-        out.extend_from_slice(b"\":");
-        string(out, value);
-    };
-    if let Some(user) = &chain.user {
-        member(out, b"user", user.as_str());
-    }
-    if let Some(orchestrator) = &chain.orchestrator {
-        member(out, b"orchestrator", orchestrator);
-    }
-    member(out, b"agent", &chain.agent);
-    if let Some(workload) = &chain.workload {
-        member(out, b"workload", workload);
     }
     out.push(b'}');
 }
@@ -139,7 +115,7 @@ fn delegation(out: &mut Vec<u8>, observed: &ObservedDelegation) {
 
 fn actor(out: &mut Vec<u8>, actor: &Actor) {
     out.extend_from_slice(b"{\"sub\":");
-    string(out, &actor.sub);
+    push_string(out, &actor.sub);
     optional(out, b",\"iss\":", actor.iss.as_deref());
     out.push(b'}');
 }
@@ -148,50 +124,15 @@ fn actor(out: &mut Vec<u8>, actor: &Actor) {
 fn optional(out: &mut Vec<u8>, prefix: &[u8], value: Option<&str>) {
     if let Some(value) = value {
         out.extend_from_slice(prefix);
-        string(out, value);
+        push_string(out, value);
     }
 }
 
 fn string_or_null(out: &mut Vec<u8>, value: Option<&str>) {
     match value {
-        Some(value) => string(out, value),
+        Some(value) => push_string(out, value),
         None => out.extend_from_slice(b"null"),
     }
-}
-
-/// A JSON string with `serde_json`'s escapes: `\"`, `\\`, the short forms `\b \f \n \r \t`,
-/// `\u00XX` (lowercase hex) for the other control characters; everything else as is.
-fn string(out: &mut Vec<u8>, value: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push(b'"');
-    let mut rest = value.as_bytes();
-    loop {
-        let plain = plain_len(rest);
-        let (head, tail) = rest.split_at(plain);
-        out.extend_from_slice(head);
-        let Some((&b, tail)) = tail.split_first() else {
-            break;
-        };
-        match b {
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            0x08 => out.extend_from_slice(b"\\b"),
-            0x0c => out.extend_from_slice(b"\\f"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            _ => out.extend_from_slice(&[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[usize::from(b >> 4)],
-                HEX[usize::from(b & 0xf)],
-            ]),
-        }
-        rest = tail;
-    }
-    out.push(b'"');
 }
 
 /// A `u64` in decimal.

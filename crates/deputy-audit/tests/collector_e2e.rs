@@ -192,8 +192,12 @@ async fn resolver_spans_through_rotel_become_matching_records() {
         let record = find(task);
         assert_eq!(record.flow, token.flow.name(), "{task}");
         assert_eq!(record.source, token.source, "{task}");
-        assert_eq!(record.rule_id, token.rule_id, "{task}");
-        assert_eq!(record.provider, token.provider, "{task}");
+        assert_eq!(*record.rule_id, *token.rule_id, "{task}");
+        assert_eq!(
+            record.provider.as_deref(),
+            token.provider.as_deref(),
+            "{task}"
+        );
         assert_eq!(
             record.token_fingerprint.as_ref(),
             Some(&token.fingerprint()),

@@ -126,13 +126,13 @@ impl TokenFingerprint {
 
     /// The fingerprint that shows `bits` (from [`TokenFingerprint::bits`]).
     pub fn from_bits(bits: [u8; 16]) -> Self {
-        let mut out = String::with_capacity(7 + 32);
-        out.push_str("sha256:");
-        for byte in bits {
-            out.push(char::from(HEX[usize::from(byte >> 4)]));
-            out.push(char::from(HEX[usize::from(byte & 0xf)]));
+        let mut text = *b"sha256:________________________________";
+        for (byte, hex) in bits.iter().zip(text[7..].chunks_exact_mut(2)) {
+            hex[0] = HEX[usize::from(byte >> 4)];
+            hex[1] = HEX[usize::from(byte & 0xf)];
         }
-        TokenFingerprint(out)
+        // ASCII throughout, so the fallback is never taken.
+        TokenFingerprint(std::str::from_utf8(&text).map_or_else(|_| String::new(), str::to_owned))
     }
 
     /// The fingerprint text.

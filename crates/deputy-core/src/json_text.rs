@@ -1,6 +1,7 @@
-//! Finding the bytes of JSON string content that need attention: `"`, `\` and control
-//! characters. The audit pipeline's OTLP/JSON scanner (reading) and record writer (escaping),
-//! and the resolver's reading of a JWT's `exp`, skip everything else eight bytes at a time.
+//! JSON string content: finding the bytes that need attention (`"`, `\` and control
+//! characters) eight bytes at a time, and writing a string with `serde_json`'s escapes. The
+//! audit pipeline's OTLP/JSON scanner and record writer, the resolver's reading of a JWT's
+//! `exp`, and the asserted chain's span attribute use them.
 
 /// The length of the prefix of `bytes` with no `"`, `\` or byte below 0x20: the index of the
 /// first such byte, or `bytes.len()`.
@@ -39,6 +40,49 @@ pub fn plain_len(bytes: &[u8]) -> usize {
         .iter()
         .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
         .unwrap_or(chunks.remainder().len())
+}
+
+/// Appends `value` as a JSON string with `serde_json`'s escapes: `\"`, `\\`, the short forms
+/// `\b \f \n \r \t`, `\u00XX` (lowercase hex) for the other control characters, and
+/// everything else as it is.
+///
+/// ```
+/// use deputy_core::json_text::push_string;
+/// let mut out = Vec::new();
+/// push_string(&mut out, "say \"hi\"\n\u{1}é");
+/// assert_eq!(std::str::from_utf8(&out).unwrap(), r#""say \"hi\"\n\u0001é""#);
+/// assert_eq!(out, serde_json::to_vec("say \"hi\"\n\u{1}é").unwrap());
+/// ```
+pub fn push_string(out: &mut Vec<u8>, value: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    let mut rest = value.as_bytes();
+    loop {
+        let (head, tail) = rest.split_at(plain_len(rest));
+        out.extend_from_slice(head);
+        let Some((&b, tail)) = tail.split_first() else {
+            break;
+        };
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            _ => out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 0xf)],
+            ]),
+        }
+        rest = tail;
+    }
+    out.push(b'"');
 }
 
 #[cfg(test)]

@@ -62,7 +62,7 @@ fn rfc_row_1_interactive_write_as_the_user_is_3lo_with_repo_authorization() {
     assert_eq!(d.consent, Consent::Prompt);
     assert!(d.repo_authorization);
     assert!(!d.secrets_manager_fallback);
-    assert_eq!(d.rule_id, "github-interactive-write");
+    assert_eq!(&*d.rule_id, "github-interactive-write");
 }
 
 #[test]
@@ -72,7 +72,10 @@ fn rfc_row_2_no_user_is_m2m_for_every_integration() {
         for op in Operation::ALL {
             let d = table.decide_cell(&integration, Headless, op).unwrap();
             assert_eq!(d.flow, Flow::M2m, "{integration} {op}");
-            assert_eq!(d.provider, Some(format!("{integration}-service")));
+            assert_eq!(
+                d.provider.as_deref(),
+                Some(format!("{integration}-service").as_str())
+            );
         }
     }
     assert!(
@@ -111,7 +114,7 @@ fn rfc_row_4_downstream_consent_is_user_federation() {
             .decide_cell(&integration, Interactive, Read)
             .unwrap();
         assert_eq!(
-            (d.flow, d.consent, d.rule_id.as_str()),
+            (d.flow, d.consent, &*d.rule_id),
             (Flow::UserFederation, Consent::Prompt, rule)
         );
     }
@@ -160,7 +163,7 @@ fn github_app_feature_scopes_writes_to_installation_tokens() {
     let read = table
         .decide_cell(&Integration::Github, Webhook, Read)
         .unwrap();
-    assert_eq!(read.rule_id, "github-app-read");
+    assert_eq!(&*read.rule_id, "github-app-read");
     // A webhook write stays on fresh user consent: the app never replaces the user's consent.
     let webhook_write = table
         .decide_cell(&Integration::Github, Webhook, Write)
@@ -190,7 +193,10 @@ fn api_key_integrations_and_environment_prefixes() {
 fn explain_gives_the_trail_for_every_rule() {
     let table = built_in();
     let e = table.explain(&Integration::Github, Webhook, Write);
-    assert_eq!(e.outcome.as_ref().unwrap().rule_id, "github-webhook-write");
+    assert_eq!(
+        &*e.outcome.as_ref().unwrap().rule_id,
+        "github-webhook-write"
+    );
     assert_eq!(e.trail.len(), table.rules().len());
     let matched: Vec<_> = e
         .trail

@@ -81,7 +81,7 @@ impl Interceptor {
                         ))
                     })?;
                     builder = builder.verifier(
-                        provider,
+                        &*provider,
                         TokenVerifier::new(issuer.clone(), jwks_uri.clone(), [audience.clone()]),
                     );
                 }

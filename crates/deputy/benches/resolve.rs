@@ -2,7 +2,8 @@
 //! a cold resolve through the local vault against the same calls made directly with
 //! `aws-sdk-bedrockagentcore` (goal: deputy's overhead <= 5%). Prints JSON lines.
 //!
-//! `cargo bench -p deputy --bench resolve`
+//! `cargo bench -p deputy --bench resolve` (`DEPUTY_BENCH_ONLY=hit|cold`, `DEPUTY_BENCH_TELEMETRY=off|on`
+//! and `DEPUTY_BENCH_COLD=direct|deputy` run one part, for profilers).
 
 use std::time::Instant;
 
@@ -184,10 +185,14 @@ fn main() -> Result<(), String> {
         let task = headless_task("bench-hit")?;
         // `DEPUTY_BENCH_ONLY=cold` skips the cache-hit runs (for profiling the cold path).
         let only_cold = std::env::var("DEPUTY_BENCH_ONLY").is_ok_and(|v| v == "cold");
-        if !only_cold {
+        // `DEPUTY_BENCH_TELEMETRY=off` or `=on` times the cache hits in that mode only.
+        let telemetry = std::env::var("DEPUTY_BENCH_TELEMETRY").unwrap_or_default();
+        if !only_cold && telemetry != "on" {
         cache_hits(&resolver, &task, 10_000).await?;
         let (p50, p99) = percentiles(cache_hits(&resolver, &task, 200_000).await?);
         println!("{{\"bench\":\"cache_hit\",\"telemetry\":\"off\",\"p50_us\":{p50:.2},\"p99_us\":{p99:.2},\"goal\":\"p50<=1,p99<=5\"}}");
+        }
+        if !only_cold && telemetry != "off" {
         let export = deputy::otel::otlp_layer_to("http://127.0.0.1:9/v1/traces").map_err(|e| e.to_string())?;
         let subscriber = tracing_subscriber::registry().with(export.layer);
         let guard = tracing::subscriber::set_default(subscriber);

@@ -126,11 +126,12 @@ impl Doctor<'_> {
                     };
                     for p in d
                         .provider
-                        .iter()
-                        .chain(&d.backup_provider)
-                        .chain(&d.provider_pool)
+                        .as_deref()
+                        .into_iter()
+                        .chain(d.backup_provider.as_deref())
+                        .chain(d.provider_pool.iter().map(String::as_str))
                     {
-                        found.insert((p.clone(), kind));
+                        found.insert((p.to_owned(), kind));
                     }
                 }
             }
@@ -146,9 +147,9 @@ impl Doctor<'_> {
                     .policy
                     .decide_cell(integration, TriggerKind::Interactive, op)
                     && d.flow.needs_user()
-                    && let Some(p) = d.provider
+                    && let Some(p) = &d.provider
                 {
-                    found.insert(p);
+                    found.insert(p.to_string());
                 }
             }
         }

@@ -1,5 +1,6 @@
 //! What a successful resolve returns.
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use deputy_core::actor::ObservedDelegation;
@@ -17,12 +18,12 @@ pub struct ResolvedToken {
     pub expires_at: SystemTime,
     /// The flow that produced it.
     pub flow: Flow,
-    /// The credential provider.
-    pub provider: Option<String>,
+    /// The credential provider (shared with the decision that chose it).
+    pub provider: Option<Arc<str>>,
     /// Where it came from this time (the vault, or the cache).
     pub source: CredentialSource,
-    /// The decision-table rule that chose the flow.
-    pub rule_id: String,
+    /// The decision-table rule that chose the flow (shared with the decision).
+    pub rule_id: Arc<str>,
     /// The delegation the token itself records (verified on-behalf-of tokens).
     pub observed: Option<ObservedDelegation>,
     /// Why the Secrets Manager fallback served this token, when it did.

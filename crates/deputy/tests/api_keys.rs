@@ -94,7 +94,7 @@ async fn a_pool_rotates_round_robin_and_skips_invalid_keys() {
         .build()
         .unwrap();
     let task = common::headless("keys-2");
-    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut seen: HashMap<std::sync::Arc<str>, usize> = HashMap::new();
     let mut last = None;
     for _ in 0..9 {
         let key = resolver

@@ -28,7 +28,7 @@ async fn a_read_mints_exactly_the_repository_and_the_minimum_permissions() {
         .unwrap();
 
     assert!(matches!(resolved.flow, Flow::GithubApp { .. }));
-    assert_eq!(resolved.rule_id, "github-app-read");
+    assert_eq!(&*resolved.rule_id, "github-app-read");
     assert!(
         resolved
             .token
@@ -224,7 +224,7 @@ async fn writes_need_an_allow_and_fail_closed_without_one() {
         .resolve_github_token(&task, Operation::Write, &repo("app"))
         .await
         .unwrap();
-    assert_eq!(resolved.rule_id, "github-app-write");
+    assert_eq!(&*resolved.rule_id, "github-app-write");
     assert_eq!(
         s.github.bodies(),
         vec![serde_json::json!({

@@ -39,7 +39,7 @@ async fn m2m_resolves_then_hits_the_cache() {
         .await
         .unwrap();
     assert_eq!(
-        (first.flow.clone(), first.source, first.rule_id.as_str()),
+        (first.flow.clone(), first.source, &*first.rule_id),
         (Flow::M2m, CredentialSource::Vault, "service-read")
     );
     assert_eq!(first.provider.as_deref(), Some("linear-service"));
@@ -275,6 +275,65 @@ async fn repository_authorization_fails_closed() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), "missing_context");
+}
+
+/// Allows until told to deny, counting the questions.
+#[derive(Default)]
+struct Revocable {
+    denied: std::sync::atomic::AtomicBool,
+    asked: std::sync::atomic::AtomicUsize,
+}
+
+impl RepoAuthorizer for Revocable {
+    fn authorize<'a>(&'a self, _: &'a str, _: &'a RepoRef, _: Operation) -> AuthorizeFuture<'a> {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.asked.fetch_add(1, SeqCst);
+        let decision = if self.denied.load(SeqCst) {
+            RepoDecision::Deny {
+                reason: "access revoked".into(),
+            }
+        } else {
+            RepoDecision::Allow {
+                decided_at: SystemTime::now(),
+            }
+        };
+        Box::pin(async move { decision })
+    }
+}
+
+#[tokio::test]
+async fn a_cached_write_token_is_authorized_again_on_every_resolve() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let vault = common::vault().await;
+    let authorizer = Arc::new(Revocable::default());
+    let resolver = common::builder(&vault)
+        .repo_authorizer(authorizer.clone(), Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let task = common::headless("t-revoked");
+    let first = resolver
+        .resolve_github_token(&task, Operation::Write, &repo())
+        .await
+        .unwrap();
+    let second = resolver
+        .resolve_github_token(&task, Operation::Write, &repo())
+        .await
+        .unwrap();
+    assert_eq!(
+        (first.source, second.source),
+        (CredentialSource::Vault, CredentialSource::Cache)
+    );
+    assert_eq!(authorizer.asked.load(SeqCst), 2, "a hit is authorized too");
+    authorizer.denied.store(true, SeqCst);
+    let err = resolver
+        .resolve_github_token(&task, Operation::Write, &repo())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ResolveError::RepoNotAuthorized { reason, .. } if reason == "access revoked"),
+        "the cached token is not served once the write is denied: {err}"
+    );
+    assert_eq!(vault.call_count("GetResourceOauth2Token"), 1);
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::ObservedDelegation;
+use crate::json_text::push_string;
 use crate::{IssuerMap, UserId};
 
 /// The chain deputy's own context asserts: user → orchestrator → agent.
@@ -73,6 +74,61 @@ pub struct AssertedChainRef<'a> {
 }
 
 impl AssertedChainRef<'_> {
+    /// Appends the chain as JSON: the bytes `serde_json` writes for it (members in declaration
+    /// order, absent ones skipped), without serde's machinery.
+    ///
+    /// ```
+    /// use deputy_core::actor::AssertedChainRef;
+    /// let chain = AssertedChainRef { user: None, orchestrator: Some("orch"), agent: "deputy-agent", workload: None };
+    /// let mut out = Vec::new();
+    /// chain.write_json(&mut out);
+    /// assert_eq!(out, serde_json::to_vec(&chain).unwrap());
+    /// ```
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        let mut first = true;
+        for (name, value) in self.members() {
+            let Some(value) = value else { continue };
+            out.extend_from_slice(if first { b"{\"" } else { b",\"" });
+            first = false;
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b"\":");
+            push_string(out, value);
+        }
+        out.push(b'}');
+    }
+
+    /// The chain as a JSON string (as [`AssertedChainRef::write_json`] writes it), allocated
+    /// once at its exact length unless a name needs escaping.
+    ///
+    /// ```
+    /// use deputy_core::actor::AssertedChainRef;
+    /// let chain = AssertedChainRef { user: None, orchestrator: None, agent: "deputy-agent", workload: None };
+    /// assert_eq!(chain.to_json(), r#"{"agent":"deputy-agent"}"#);
+    /// ```
+    pub fn to_json(&self) -> String {
+        // Braces, and per member a separator, the quoted name, a colon and the quoted value.
+        let len = 1 + self
+            .members()
+            .iter()
+            .filter_map(|(name, value)| value.map(|value| 1 + name.len() + 3 + value.len() + 2))
+            .sum::<usize>();
+        let mut out = Vec::with_capacity(len);
+        self.write_json(&mut out);
+        // Valid: the names are `str`s and the escapes are ASCII.
+        String::from_utf8(out)
+            .unwrap_or_else(|invalid| String::from_utf8_lossy(invalid.as_bytes()).into_owned())
+    }
+
+    /// The members in declaration order, `None` where `serde` skips one.
+    fn members(&self) -> [(&'static str, Option<&str>); 4] {
+        [
+            ("user", self.user.map(UserId::as_str)),
+            ("orchestrator", self.orchestrator),
+            ("agent", Some(self.agent)),
+            ("workload", self.workload),
+        ]
+    }
+
     /// The owned chain with the same names.
     pub fn to_owned_chain(&self) -> AssertedChain {
         AssertedChain {
@@ -125,6 +181,22 @@ pub enum ChainDisagreement {
 }
 
 impl AssertedChain {
+    /// The same chain, borrowed.
+    ///
+    /// ```
+    /// use deputy_core::actor::AssertedChain;
+    /// let chain = AssertedChain { user: None, orchestrator: None, agent: "deputy-agent".into(), workload: None };
+    /// assert_eq!(chain.as_chain_ref().to_owned_chain(), chain);
+    /// ```
+    pub fn as_chain_ref(&self) -> AssertedChainRef<'_> {
+        AssertedChainRef {
+            user: self.user.as_ref(),
+            orchestrator: self.orchestrator.as_deref(),
+            agent: &self.agent,
+            workload: self.workload.as_deref(),
+        }
+    }
+
     /// The asserted actors, current (the agent) first.
     pub fn actors(&self) -> Vec<&str> {
         std::iter::once(self.agent.as_str())
@@ -221,10 +293,52 @@ mod tests {
                 serde_json::to_string(&owned).unwrap(),
                 "shape {mask}"
             );
+            assert_eq!(
+                borrowed.to_json(),
+                serde_json::to_string(&borrowed).unwrap(),
+                "shape {mask}"
+            );
+            assert_eq!(owned.as_chain_ref(), borrowed);
             let back: AssertedChain =
                 serde_json::from_str(&serde_json::to_string(&borrowed).unwrap()).unwrap();
             assert_eq!(back, owned);
         }
+    }
+
+    #[test]
+    fn hand_written_json_is_serde_json_for_every_byte_and_sized_exactly_when_plain() {
+        // Every ASCII byte (the control characters and the two that need escapes among them)
+        // at several offsets, and multi-byte characters beside them.
+        for byte in 0u8..0x80 {
+            for pad in [0, 1, 7, 8, 9] {
+                let name = format!(
+                    "{}{}é日{}",
+                    "a".repeat(pad),
+                    char::from(byte),
+                    "z".repeat(pad)
+                );
+                let user = UserId::parse(&format!("okta+{name}")).ok();
+                let chain = AssertedChainRef {
+                    user: user.as_ref(),
+                    orchestrator: Some(&name),
+                    agent: &name,
+                    workload: Some("deputy-agent"),
+                };
+                assert_eq!(
+                    chain.to_json(),
+                    serde_json::to_string(&chain).unwrap(),
+                    "byte {byte:#04x}"
+                );
+            }
+        }
+        let plain = AssertedChainRef {
+            user: None,
+            orchestrator: Some("orchestrator"),
+            agent: "agent-client-id",
+            workload: Some("deputy-agent"),
+        };
+        let json = plain.to_json();
+        assert_eq!(json.capacity(), json.len(), "{json}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! What the table decides, and the trail of why.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -22,13 +23,13 @@ pub enum Consent {
 /// The outcome of the decision table for one (integration, trigger, operation).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Decision {
-    /// The rule that fired.
-    pub rule_id: String,
+    /// The rule that fired. Shared: every token the decision serves carries it.
+    pub rule_id: Arc<str>,
     /// How to obtain the credential.
     pub flow: Flow,
-    /// The credential provider, environment prefix included.
+    /// The credential provider, environment prefix included. Shared, as `rule_id` is.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub provider: Option<String>,
+    pub provider: Option<Arc<str>>,
     /// OAuth scopes to request.
     pub scopes: Vec<String>,
     /// Audiences to request (OBO, M2M).

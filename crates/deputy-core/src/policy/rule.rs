@@ -244,9 +244,9 @@ pub(crate) fn compile_rule(
         when: entry.when,
         unless: entry.unless,
         decision: Decision {
-            rule_id: id.clone(),
+            rule_id: id.as_str().into(),
             flow,
-            provider,
+            provider: provider.map(Into::into),
             scopes: entry.scopes,
             audiences: entry.audiences,
             resources: entry.resources,

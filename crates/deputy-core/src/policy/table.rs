@@ -352,7 +352,9 @@ fn no_rule(integration: &Integration, trigger: TriggerKind, operation: Operation
 fn instantiate(template: &Decision, integration: &Integration) -> Decision {
     let mut decision = template.clone();
     if let Some(provider) = &mut decision.provider {
-        *provider = provider.replace(INTEGRATION_PLACEHOLDER, integration.name());
+        *provider = provider
+            .replace(INTEGRATION_PLACEHOLDER, integration.name())
+            .into();
     }
     decision
 }

@@ -16,7 +16,7 @@ const INVALID_FOR: Duration = Duration::from_secs(900);
 
 #[derive(Debug, Default)]
 pub(crate) struct ApiKeyRotation {
-    next: Mutex<HashMap<String, usize>>,
+    next: Mutex<HashMap<Arc<str>, usize>>,
     invalid: Mutex<HashMap<String, Instant>>,
 }
 
@@ -53,15 +53,15 @@ impl ApiKeyRotation {
                 .map(|i| &pool[(start + i) % pool.len()])
                 .find(|p| !self.is_invalid(p))
                 .unwrap_or(&pool[start % pool.len()]);
-            if decision.provider.as_ref() != Some(pick) {
-                let pick = pick.clone();
+            if decision.provider.as_deref() != Some(pick.as_str()) {
+                let pick = pick.as_str().into();
                 Arc::make_mut(decision).provider = Some(pick);
             }
         } else if let (Some(primary), Some(backup)) =
             (&decision.provider, &decision.backup_provider)
             && self.is_invalid(primary)
         {
-            let backup = backup.clone();
+            let backup = backup.as_str().into();
             Arc::make_mut(decision).provider = Some(backup);
         }
     }

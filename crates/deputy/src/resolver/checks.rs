@@ -13,13 +13,16 @@ use crate::repo_auth::RepoDecision;
 use crate::task::Task;
 
 impl Resolver {
-    pub(super) async fn check_preconditions(
+    /// Checks what can be checked without waiting: `Ok(true)` when a repository authorizer must
+    /// still allow the write ([`Resolver::authorize_repo`]) before anything is served, even
+    /// from the cache.
+    pub(super) fn check_preconditions(
         &self,
         task: &Task,
         integration: &Integration,
         op: Operation,
         decision: &Decision,
-    ) -> Result<(), ResolveError> {
+    ) -> Result<bool, ResolveError> {
         let missing = |problem: String| ResolveError::MissingContext {
             integration: integration.clone(),
             problem,
@@ -29,7 +32,7 @@ impl Resolver {
                 return Err(ResolveError::PolicyDenied {
                     integration: integration.clone(),
                     operation: op,
-                    rule_id: decision.rule_id.clone(),
+                    rule_id: decision.rule_id.to_string(),
                     reason: reason.clone(),
                 });
             }
@@ -61,19 +64,16 @@ impl Resolver {
         // operation and whether or not the rule says so.
         let app_writes = matches!(&decision.flow, Flow::GithubApp { permissions }
             if permissions.values().any(|level| *level == PermissionLevel::Write));
-        if (decision.repo_authorization && op == Operation::Write) || app_writes {
-            self.authorize_repo(task, integration, Operation::Write)
-                .await?;
-        }
-        Ok(())
+        Ok((decision.repo_authorization && op == Operation::Write) || app_writes)
     }
 
-    async fn authorize_repo(
+    /// Asks the repository authorizer whether the task's principal may write to its repository.
+    pub(super) async fn authorize_repo(
         &self,
         task: &Task,
         integration: &Integration,
-        op: Operation,
     ) -> Result<(), ResolveError> {
+        let op = Operation::Write;
         let repo = task
             .ctx
             .repo

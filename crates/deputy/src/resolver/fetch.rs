@@ -26,7 +26,7 @@ impl Resolver {
         decision: &Decision,
     ) -> Result<CachedToken, ResolveError> {
         let inner = &self.inner;
-        let provider = decision.provider.clone().unwrap_or_default();
+        let provider = decision.provider.as_deref().unwrap_or_default().to_owned();
         let wat = self.wat(task, integration).await?;
         if let Flow::GithubApp { permissions } = &decision.flow {
             return Box::pin(self.fetch_github_app(task, integration, permissions, &wat)).await;

@@ -5,20 +5,19 @@ mod builder;
 mod checks;
 mod fetch;
 mod forget;
+mod serve;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use deputy_core::actor::AssertedChainRef;
-use deputy_core::audit::CredentialSource;
 use deputy_core::flow::Flow;
 use deputy_core::policy::{Decision, PolicyTable};
 use deputy_core::{Integration, Operation};
-use opentelemetry::context::FutureExt as _;
 use tracing::Instrument;
 
-use crate::cache::{CacheOutcome, CachedToken, CompactKey, HashedKey, KeyFields, TokenCache};
+use crate::cache::{CompactKey, KeyFields, TokenCache};
 use crate::consent::{ConsentHandler, ConsentWait, PendingConsents};
 use crate::error::ResolveError;
 use crate::fallback::SecretsManagerFallback;
@@ -28,6 +27,7 @@ use crate::telemetry;
 use crate::vault::TokenVault;
 use crate::verify::TokenVerifier;
 use crate::{ResolvedToken, WorkloadAccessToken};
+use serve::FirstLook;
 
 pub use builder::{BuildError, ResolverBuilder};
 
@@ -95,18 +95,23 @@ impl Resolver {
         let span = telemetry::resolve_span(&request);
         let mut direct = telemetry::DirectSpan::start(&request);
         let mut decided = None;
-        let result = tokio::time::timeout(
-            inner.deadline,
-            self.resolve_in_span(task, integration, op, &mut decided, direct.as_mut())
-                .instrument(span.clone()),
-        )
-        .await
-        .unwrap_or_else(|_| {
-            Err(ResolveError::DeadlineExceeded {
-                integration: integration.clone(),
-                deadline: inner.deadline,
-            })
-        });
+        // A cache hit (or a refusal) needs no waiting, so it is served without arming the
+        // deadline's timer or building the instrumented future; only the rest waits.
+        let result = match span.in_scope(|| self.first_look(task, integration, op, &mut decided)) {
+            FirstLook::Done(result) => result,
+            rest => tokio::time::timeout(
+                inner.deadline,
+                self.resolve_rest(task, integration, rest, direct.as_mut())
+                    .instrument(span.clone()),
+            )
+            .await
+            .unwrap_or_else(|_| {
+                Err(ResolveError::DeadlineExceeded {
+                    integration: integration.clone(),
+                    deadline: inner.deadline,
+                })
+            }),
+        };
         if !span.is_disabled() || direct.is_some() {
             let decision = decided.as_deref();
             let asserted = decision.map(|decision| self.asserted_chain(task, decision));
@@ -201,88 +206,6 @@ impl Resolver {
             .map_err(|e| ResolveError::from_vault(&pending.integration, e))
     }
 
-    /// Decides, checks and serves from the cache or the vault. The decision is left in
-    /// `decided` as soon as it is made, so the span records it even when the resolve then
-    /// fails or runs out of time.
-    async fn resolve_in_span(
-        &self,
-        task: &Task,
-        integration: &Integration,
-        op: Operation,
-        decided: &mut Option<Arc<Decision>>,
-        direct: Option<&mut telemetry::DirectSpan>,
-    ) -> Result<ResolvedToken, ResolveError> {
-        let inner = &self.inner;
-        let mut decision = inner.policy.decide(&task.ctx, integration, op)?;
-        inner.api_keys.choose(&mut decision);
-        let decision = &*decided.insert(decision);
-        self.check_preconditions(task, integration, op, decision)
-            .await?;
-        let user = self.vault_user(task, decision);
-        let key = inner
-            .cache
-            .hashed(self.cache_key(task, decision, user.as_deref()));
-        if let Some(cached) = inner.cache.get(&key) {
-            return Ok(resolved(cached, decision, CredentialSource::Cache));
-        }
-        // Boxed: the miss path's future (vault calls, verification) is large, and building and
-        // moving it inline cost a cache hit more than the lookup itself.
-        let miss = Box::pin(self.resolve_miss(task, integration, decision, key, user));
-        match direct {
-            // The vault calls become children of the directly exported span.
-            Some(direct) => miss.with_context(direct.child_context()).await,
-            None => miss.await,
-        }
-    }
-
-    /// A cache miss: one fetch per key however many callers wait, the fallback when the vault
-    /// fails, and the no-downgrade latch when it serves.
-    async fn resolve_miss(
-        &self,
-        task: &Task,
-        integration: &Integration,
-        decision: &Decision,
-        key: HashedKey,
-        user: Option<String>,
-    ) -> Result<ResolvedToken, ResolveError> {
-        let inner = &self.inner;
-        let fetch = self.fetch(task, integration, decision);
-        // Who the no-downgrade latch tracks: the user as the vault sees them, or the workload.
-        let principal = user.unwrap_or_else(|| format!("workload:{}", inner.workload));
-        let (cached, outcome) = match inner.cache.fetch_once(key, fetch).await {
-            Ok(found) => found,
-            Err(error) => {
-                let error = (*error).clone();
-                return match &inner.fallback {
-                    // The fallback's steps are boxed, so this (common) future stays small.
-                    Some(fallback) => {
-                        let policy = &inner.policy;
-                        Box::pin(fallback.serve(
-                            policy,
-                            task,
-                            integration,
-                            decision,
-                            &principal,
-                            error,
-                        ))
-                        .await
-                    }
-                    None => Err(error),
-                };
-            }
-        };
-        if outcome == CacheOutcome::Miss
-            && let Some(fallback) = &inner.fallback
-        {
-            Box::pin(fallback.vault_served(&principal, integration)).await;
-        }
-        let source = match outcome {
-            CacheOutcome::Hit => CredentialSource::Cache,
-            CacheOutcome::Miss => CredentialSource::Vault,
-        };
-        Ok(resolved(cached, decision, source))
-    }
-
     /// The user as the vault sees them (e.g. `jwt:okta+alice`), when the flow acts for a user.
     fn vault_user(&self, task: &Task, decision: &Decision) -> Option<String> {
         match task.ctx.user() {
@@ -299,7 +222,7 @@ impl Resolver {
         let declared = matches!(decision.flow, Flow::OnBehalfOf { .. })
             .then(|| decision.provider.as_ref())
             .flatten()
-            .and_then(|provider| self.inner.obo_actors.get(provider))
+            .and_then(|provider| self.inner.obo_actors.get(&**provider))
             .map(String::as_str)
             .filter(|actor| *actor != workload);
         AssertedChainRef {
@@ -342,19 +265,5 @@ impl Resolver {
                 .await
                 .map_err(|e| ResolveError::from_vault(integration, e)),
         }
-    }
-}
-
-/// What a resolve returns, from the token and the decision that chose it.
-fn resolved(cached: CachedToken, decision: &Decision, source: CredentialSource) -> ResolvedToken {
-    ResolvedToken {
-        token: cached.token,
-        expires_at: cached.expires_at,
-        flow: decision.flow.clone(),
-        provider: decision.provider.clone(),
-        source,
-        rule_id: decision.rule_id.clone(),
-        observed: cached.observed.map(|o| *o),
-        fallback_reason: None,
     }
 }

@@ -6,6 +6,7 @@
 //! layer then leaves `deputy.resolve` to this module, so the span is exported exactly once.
 
 use deputy_core::attr;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use opentelemetry::trace::{Event, Span as _, SpanBuilder, SpanContext, TraceContextExt, Tracer};
@@ -185,15 +186,18 @@ impl Outcome<'_> {
                 out.push(KeyValue::new(key, value));
             }
         }
-        let borrowed = [
+        // Shared with the decision: one reference count each, no copy.
+        let shared = [
             (attr::RULE_ID, self.rule_id),
             (attr::PROVIDER, self.provider),
-            (attr::FALLBACK_REASON, self.fallback_reason),
         ];
-        for (key, value) in borrowed {
+        for (key, value) in shared {
             if let Some(value) = value {
-                out.push(KeyValue::new(key, text(value)));
+                out.push(KeyValue::new(key, Arc::clone(value)));
             }
+        }
+        if let Some(reason) = self.fallback_reason {
+            out.push(KeyValue::new(attr::FALLBACK_REASON, text(reason)));
         }
         let owned = [
             (attr::ACTOR_CHAIN_ASSERTED, self.asserted),

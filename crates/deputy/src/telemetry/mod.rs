@@ -8,6 +8,7 @@
 
 mod direct;
 
+use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
 use deputy_core::actor::AssertedChainRef;
@@ -61,8 +62,8 @@ impl<'a> Request<'a> {
 /// token's facts or the error class. Never the token, never a consent URL.
 pub(crate) struct Outcome<'a> {
     flow: Option<&'static str>,
-    rule_id: Option<&'a str>,
-    provider: Option<&'a str>,
+    rule_id: Option<&'a Arc<str>>,
+    provider: Option<&'a Arc<str>>,
     asserted: Option<String>,
     source: Option<&'static str>,
     cache: Option<&'static str>,
@@ -97,9 +98,9 @@ impl<'a> Outcome<'a> {
         };
         Outcome {
             flow: decision.map(|d| d.flow.name()),
-            rule_id: decision.map(|d| d.rule_id.as_str()),
-            provider: decision.and_then(|d| d.provider.as_deref()),
-            asserted: asserted.and_then(|chain| asserted_chain_json(chain, record_user_ids)),
+            rule_id: decision.map(|d| &d.rule_id),
+            provider: decision.and_then(|d| d.provider.as_ref()),
+            asserted: asserted.map(|chain| asserted_chain_json(chain, record_user_ids)),
             source: resolved.map(|r| r.source.name()),
             cache: resolved.map(|r| match r.source {
                 CredentialSource::Cache => "hit",
@@ -120,14 +121,11 @@ impl<'a> Outcome<'a> {
 }
 
 /// The asserted chain as the span carries it (JSON), without the user when user ids are off.
-fn asserted_chain_json(
-    mut asserted: AssertedChainRef<'_>,
-    record_user_ids: bool,
-) -> Option<String> {
+fn asserted_chain_json(mut asserted: AssertedChainRef<'_>, record_user_ids: bool) -> String {
     if !record_user_ids {
         asserted.user = None;
     }
-    serde_json::to_string(&asserted).ok()
+    asserted.to_json()
 }
 
 /// Opens the `tracing` span for one resolve with the request's fields; the rest is recorded
@@ -163,8 +161,8 @@ pub(crate) fn record_outcome(span: &Span, outcome: &Outcome<'_>) {
     tracing::record_all!(
         span,
         { attr::FLOW } = outcome.flow,
-        { attr::RULE_ID } = outcome.rule_id,
-        { attr::PROVIDER } = outcome.provider,
+        { attr::RULE_ID } = outcome.rule_id.map(|r| &**r),
+        { attr::PROVIDER } = outcome.provider.map(|p| &**p),
         { attr::ACTOR_CHAIN_ASSERTED } = outcome.asserted.as_deref(),
         { attr::SOURCE } = outcome.source,
         { attr::CACHE } = outcome.cache,

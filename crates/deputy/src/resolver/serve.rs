@@ -1,0 +1,182 @@
+//! Serving a resolve: what needs no waiting first (decision, checks, cache), then what waits
+//! (the repository authorizer, the vault, the fallback).
+
+use std::sync::Arc;
+
+use deputy_core::Integration;
+use deputy_core::Operation;
+use deputy_core::audit::CredentialSource;
+use deputy_core::policy::Decision;
+use opentelemetry::context::FutureExt as _;
+
+use super::Resolver;
+use crate::ResolvedToken;
+use crate::cache::{CacheOutcome, CachedToken, HashedKey};
+use crate::error::ResolveError;
+use crate::task::Task;
+use crate::telemetry;
+
+impl Resolver {
+    /// Decides, checks what needs no waiting, and serves from the cache. The decision is left in
+    /// `decided` as soon as it is made, so the span records it even when the resolve then
+    /// fails or runs out of time.
+    pub(super) fn first_look(
+        &self,
+        task: &Task,
+        integration: &Integration,
+        op: Operation,
+        decided: &mut Option<Arc<Decision>>,
+    ) -> FirstLook {
+        let inner = &self.inner;
+        let mut decision = match inner.policy.decide(&task.ctx, integration, op) {
+            Ok(decision) => decision,
+            Err(error) => return FirstLook::Done(Err(error.into())),
+        };
+        inner.api_keys.choose(&mut decision);
+        let decision = decided.insert(decision);
+        match self.check_preconditions(task, integration, op, decision) {
+            Err(error) => FirstLook::Done(Err(error)),
+            Ok(true) => FirstLook::Authorize(Arc::clone(decision)),
+            Ok(false) => match self.look_up(task, decision) {
+                Cached::Hit(resolved) => FirstLook::Done(Ok(resolved)),
+                Cached::Miss { key, user } => FirstLook::Miss {
+                    decision: Arc::clone(decision),
+                    key,
+                    user,
+                },
+            },
+        }
+    }
+
+    /// Serves the decision's token from the cache, or says what to fetch.
+    fn look_up(&self, task: &Task, decision: &Decision) -> Cached {
+        let inner = &self.inner;
+        let user = self.vault_user(task, decision);
+        let key = inner
+            .cache
+            .hashed(self.cache_key(task, decision, user.as_deref()));
+        match inner.cache.get(&key) {
+            Some(cached) => Cached::Hit(resolved(cached, decision, CredentialSource::Cache)),
+            None => Cached::Miss { key, user },
+        }
+    }
+
+    /// What waits: the repository authorizer, then the cache again, then the vault.
+    pub(super) async fn resolve_rest(
+        &self,
+        task: &Task,
+        integration: &Integration,
+        first: FirstLook,
+        direct: Option<&mut telemetry::DirectSpan>,
+    ) -> Result<ResolvedToken, ResolveError> {
+        let (decision, key, user) = match first {
+            FirstLook::Done(result) => return result,
+            FirstLook::Miss {
+                decision,
+                key,
+                user,
+            } => (decision, key, user),
+            FirstLook::Authorize(decision) => {
+                self.authorize_repo(task, integration).await?;
+                match self.look_up(task, &decision) {
+                    Cached::Hit(resolved) => return Ok(resolved),
+                    Cached::Miss { key, user } => (decision, key, user),
+                }
+            }
+        };
+        // Boxed: the miss path's future (vault calls, verification) is large, and building and
+        // moving it inline cost a cache hit more than the lookup itself.
+        let miss = Box::pin(self.resolve_miss(task, integration, &decision, key, user));
+        match direct {
+            // The vault calls become children of the directly exported span.
+            Some(direct) => miss.with_context(direct.child_context()).await,
+            None => miss.await,
+        }
+    }
+
+    /// A cache miss: one fetch per key however many callers wait, the fallback when the vault
+    /// fails, and the no-downgrade latch when it serves.
+    async fn resolve_miss(
+        &self,
+        task: &Task,
+        integration: &Integration,
+        decision: &Decision,
+        key: HashedKey,
+        user: Option<String>,
+    ) -> Result<ResolvedToken, ResolveError> {
+        let inner = &self.inner;
+        let fetch = self.fetch(task, integration, decision);
+        // Who the no-downgrade latch tracks: the user as the vault sees them, or the workload.
+        let principal = user.unwrap_or_else(|| format!("workload:{}", inner.workload));
+        let (cached, outcome) = match inner.cache.fetch_once(key, fetch).await {
+            Ok(found) => found,
+            Err(error) => {
+                let error = (*error).clone();
+                return match &inner.fallback {
+                    // The fallback's steps are boxed, so this (common) future stays small.
+                    Some(fallback) => {
+                        let policy = &inner.policy;
+                        Box::pin(fallback.serve(
+                            policy,
+                            task,
+                            integration,
+                            decision,
+                            &principal,
+                            error,
+                        ))
+                        .await
+                    }
+                    None => Err(error),
+                };
+            }
+        };
+        if outcome == CacheOutcome::Miss
+            && let Some(fallback) = &inner.fallback
+        {
+            Box::pin(fallback.vault_served(&principal, integration)).await;
+        }
+        let source = match outcome {
+            CacheOutcome::Hit => CredentialSource::Cache,
+            CacheOutcome::Miss => CredentialSource::Vault,
+        };
+        Ok(resolved(cached, decision, source))
+    }
+}
+
+/// How far a resolve got without waiting ([`Resolver::first_look`]).
+pub(super) enum FirstLook {
+    /// Served from the cache, or refused.
+    Done(Result<ResolvedToken, ResolveError>),
+    /// A repository authorizer must allow the write first.
+    Authorize(Arc<Decision>),
+    /// Not cached: the token must be fetched.
+    Miss {
+        decision: Arc<Decision>,
+        key: HashedKey,
+        user: Option<String>,
+    },
+}
+
+/// What the cache holds for a decision ([`Resolver::look_up`]).
+enum Cached {
+    Hit(ResolvedToken),
+    /// Not cached: the key to fetch it under, and the user as the vault sees them.
+    Miss {
+        key: HashedKey,
+        user: Option<String>,
+    },
+}
+
+/// What a resolve returns, from the token and the decision that chose it.
+fn resolved(cached: CachedToken, decision: &Decision, source: CredentialSource) -> ResolvedToken {
+    ResolvedToken {
+        token: cached.token,
+        expires_at: cached.expires_at,
+        flow: decision.flow.clone(),
+        provider: decision.provider.clone(),
+        source,
+        rule_id: decision.rule_id.clone(),
+        observed: cached.observed.map(|o| *o),
+        fallback_reason: None,
+    }
+}
