@@ -3,10 +3,9 @@
 
 use std::sync::Arc;
 
-use deputy_core::Integration;
-use deputy_core::Operation;
 use deputy_core::audit::CredentialSource;
 use deputy_core::policy::Decision;
+use deputy_core::{Integration, Operation};
 use opentelemetry::context::FutureExt as _;
 
 use super::Resolver;
@@ -84,8 +83,8 @@ impl Resolver {
                 }
             }
         };
-        // Boxed: the miss path's future (vault calls, verification) is large, and building and
-        // moving it inline cost a cache hit more than the lookup itself.
+        // Boxed, so the future the deadline wraps stays small: the miss path's (vault calls,
+        // verification) is several kilobytes.
         let miss = Box::pin(self.resolve_miss(task, integration, &decision, key, user));
         match direct {
             // The vault calls become children of the directly exported span.
