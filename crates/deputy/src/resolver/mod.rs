@@ -99,9 +99,9 @@ impl Resolver {
         // deadline's timer or building the instrumented future; only the rest waits.
         let result = match span.in_scope(|| self.first_look(task, integration, op, &mut decided)) {
             FirstLook::Done(result) => result,
-            rest => tokio::time::timeout(
+            FirstLook::Wait(wait) => tokio::time::timeout(
                 inner.deadline,
-                self.resolve_rest(task, integration, rest, direct.as_mut())
+                self.resolve_rest(task, integration, wait, direct.as_mut())
                     .instrument(span.clone()),
             )
             .await

@@ -35,14 +35,14 @@ impl Resolver {
         let decision = decided.insert(decision);
         match self.check_preconditions(task, integration, op, decision) {
             Err(error) => FirstLook::Done(Err(error)),
-            Ok(true) => FirstLook::Authorize(Arc::clone(decision)),
+            Ok(true) => FirstLook::Wait(Wait::Authorize(Arc::clone(decision))),
             Ok(false) => match self.look_up(task, decision) {
                 Cached::Hit(resolved) => FirstLook::Done(Ok(resolved)),
-                Cached::Miss { key, user } => FirstLook::Miss {
+                Cached::Miss { key, user } => FirstLook::Wait(Wait::Miss {
                     decision: Arc::clone(decision),
                     key,
                     user,
-                },
+                }),
             },
         }
     }
@@ -65,17 +65,16 @@ impl Resolver {
         &self,
         task: &Task,
         integration: &Integration,
-        first: FirstLook,
+        wait: Wait,
         direct: Option<&mut telemetry::DirectSpan>,
     ) -> Result<ResolvedToken, ResolveError> {
-        let (decision, key, user) = match first {
-            FirstLook::Done(result) => return result,
-            FirstLook::Miss {
+        let (decision, key, user) = match wait {
+            Wait::Miss {
                 decision,
                 key,
                 user,
             } => (decision, key, user),
-            FirstLook::Authorize(decision) => {
+            Wait::Authorize(decision) => {
                 self.authorize_repo(task, integration).await?;
                 match self.look_up(task, &decision) {
                     Cached::Hit(resolved) => return Ok(resolved),
@@ -146,6 +145,12 @@ impl Resolver {
 pub(super) enum FirstLook {
     /// Served from the cache, or refused.
     Done(Result<ResolvedToken, ResolveError>),
+    /// What it must wait for ([`Resolver::resolve_rest`]).
+    Wait(Wait),
+}
+
+/// What a resolve must wait for.
+pub(super) enum Wait {
     /// A repository authorizer must allow the write first.
     Authorize(Arc<Decision>),
     /// Not cached: the token must be fetched.
