@@ -162,6 +162,7 @@ fn is_deputy_attribute(key: &str) -> bool {
             | attr::MCP_TOOL
             | attr::GATEWAY_TARGET
             | attr::GATEWAY_MODE
+            | attr::CONSENT_CALLBACK
     )
 }
 

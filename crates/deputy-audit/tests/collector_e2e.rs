@@ -8,14 +8,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_bedrockagentcore::config::{BehaviorVersion, Credentials, Region};
-use deputy::task::{Task, WatSource};
-use deputy::vault::{TokenVault, WatBinding};
+use deputy::task::Task;
+use deputy::user_jwt::UserJwt;
+use deputy::vault::TokenVault;
 use deputy::verify::TokenVerifier;
 use deputy::{ResolveError, Resolver, UserToken};
 use deputy_audit::pipeline::JsonLinesSink;
 use deputy_audit::{Finding, Pipeline, Rule};
 use deputy_core::audit::{AuditRecord, CredentialSource};
-use deputy_core::{Operation, TaskContext, TaskId, Trigger, UserId};
+use deputy_core::{IssuerMap, Operation, TaskId};
 use deputy_tests::process;
 use deputy_vault_local::{LocalVault, RunningVault, VaultConfig};
 use tracing_subscriber::layer::SubscriberExt;
@@ -47,20 +48,14 @@ fn resolver(vault: &RunningVault) -> Resolver {
 
 fn interactive(vault: &RunningVault, user: &str, task: &str) -> Task {
     let jwt = vault.mint_user_token(user, "deputy").unwrap();
-    let ctx = TaskContext::new(
-        TaskId::new(task).unwrap(),
-        Trigger::Interactive {
-            user: UserId::from_parts("dev", user).unwrap(),
-        },
-    );
-    Task::new(ctx, WatSource::Mint(WatBinding::Jwt(UserToken::new(jwt))))
+    let mut issuers = IssuerMap::new();
+    issuers.insert(&vault.idp_issuer(), "dev").unwrap();
+    let jwt = UserJwt::from_verified(UserToken::new(jwt), &issuers).unwrap();
+    Task::interactive(TaskId::new(task).unwrap(), jwt)
 }
 
 fn headless(task: &str) -> Task {
-    Task::new(
-        TaskContext::new(TaskId::new(task).unwrap(), Trigger::Headless),
-        WatSource::Mint(WatBinding::Workload),
-    )
+    Task::headless(TaskId::new(task).unwrap())
 }
 
 fn output(shared: &Shared) -> (Vec<AuditRecord>, Vec<Finding>, usize) {

@@ -8,14 +8,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_bedrockagentcore::config::{BehaviorVersion, Credentials, Region};
-use deputy::task::{Task, WatSource};
-use deputy::vault::{TokenVault, WatBinding};
+use deputy::task::Task;
+use deputy::user_jwt::UserJwt;
+use deputy::vault::TokenVault;
 use deputy::verify::TokenVerifier;
 use deputy::{ResolvedToken, UserToken};
 use deputy_audit::pipeline::JsonLinesSink;
 use deputy_audit::{Finding, Pipeline, Rule};
 use deputy_core::audit::AuditRecord;
-use deputy_core::{Operation, TaskContext, TaskId, Trigger, UserId};
+use deputy_core::{IssuerMap, Operation, TaskId};
 use deputy_vault_local::{LocalVault, VaultConfig};
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -60,14 +61,11 @@ async fn audited_obo(actor: &str) -> (ResolvedToken, AuditRecord, Vec<Finding>) 
         .build()
         .unwrap();
     let jwt = vault.mint_user_token("alice", "deputy").unwrap();
-    let task = Task::new(
-        TaskContext::new(
-            TaskId::new("obo-task").unwrap(),
-            Trigger::Interactive {
-                user: UserId::from_parts("dev", "alice").unwrap(),
-            },
-        ),
-        WatSource::Mint(WatBinding::Jwt(UserToken::new(jwt))),
+    let mut issuers = IssuerMap::new();
+    issuers.insert(&vault.idp_issuer(), "dev").unwrap();
+    let task = Task::interactive(
+        TaskId::new("obo-task").unwrap(),
+        UserJwt::from_verified(UserToken::new(jwt), &issuers).unwrap(),
     );
     let token = resolver
         .resolve_aws_native_token(&task, Operation::Write)

@@ -3,23 +3,25 @@
 //! Starts the local Token Vault and its development IdP, then walks through interactive 3LO
 //! (consent completed by an HTTP client acting as the browser, or by you with
 //! `--interactive`), a cache hit, a webhook read (M2M), a webhook write (the consent gate),
-//! on-behalf-of with an `act` chain, a policy denial, and the gateway hops (frontend -> agent ->
-//! interceptor -> target); then prints the spans it exported.
+//! on-behalf-of with an `act` chain, a policy denial, a forwarded consent link that binds
+//! nothing, and the gateway hops (frontend -> agent -> interceptor -> target); then prints the
+//! spans it exported.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use clap::Args;
-use deputy::callback::consent_callback_router;
-use deputy::consent::{ConsentHandler, ConsentWait, NotifyFuture};
+use deputy::consent::ConsentWait;
 use deputy::repo_auth::{AuthorizeFuture, RepoAuthorizer, RepoDecision};
-use deputy::task::{Task, WatSource};
-use deputy::vault::{TokenVault, WatBinding};
+use deputy::task::Task;
+use deputy::user_jwt::UserJwt;
+use deputy::vault::TokenVault;
 use deputy::verify::TokenVerifier;
-use deputy::{ConsentRequired, ResolveError, ResolvedToken, Resolver, UserToken};
-use deputy_core::{Integration, Operation, RepoRef, TaskContext, TaskId, Trigger, UserId};
-use deputy_vault_local::{LocalVault, RunningVault, VaultConfig, complete_consent_as_browser};
+use deputy::{ResolveError, ResolvedToken, Resolver, UserToken};
+use deputy_core::{Integration, Operation, RepoRef, TaskId};
+use deputy_vault_local::{LocalVault, RunningVault, VaultConfig};
 
+use crate::demo_consent::{Browser, Consent};
 use crate::span_log::SpanLog;
 
 /// Arguments of `deputy demo`.
@@ -55,34 +57,6 @@ impl RepoAuthorizer for DemoOrg {
     }
 }
 
-/// Completes consent like a person would: open the link, log in, approve, land on the return URL.
-struct Consent {
-    interactive: bool,
-}
-
-impl ConsentHandler for Consent {
-    fn notify<'a>(&'a self, consent: &'a ConsentRequired, _task: &'a Task) -> NotifyFuture<'a> {
-        Box::pin(async move {
-            if self.interactive {
-                println!(
-                    "    open this link, log in as alice (password alice) and approve:\n    {}",
-                    consent.authorization_url
-                );
-                return;
-            }
-            println!("    a scripted browser opens the link, logs in as alice and approves");
-            match complete_consent_as_browser(&consent.authorization_url, "alice", "alice").await {
-                // The browser lands on the return URL: deputy's callback router binds the session.
-                Ok(seen) => match reqwest::get(&seen.return_url).await {
-                    Ok(r) => println!("    return URL answered {}", r.status()),
-                    Err(e) => println!("    return URL failed: {e}"),
-                },
-                Err(e) => println!("    scripted consent failed: {e}"),
-            }
-        })
-    }
-}
-
 /// Runs the demo; spans are recorded by `spans`.
 pub async fn run(args: &DemoArgs, spans: &SpanLog) -> Result<(), String> {
     let vault = LocalVault::start(
@@ -104,37 +78,37 @@ pub async fn run(args: &DemoArgs, spans: &SpanLog) -> Result<(), String> {
         callback.local_addr().map_err(|e| e.to_string())?
     );
     let resolver = resolver(&vault, &return_url).await?;
-    let app = consent_callback_router(resolver.clone(), "/deputy/callback");
+    let issuer = vault.idp_issuer();
+    let (app, sessions) = crate::sign_in::consent_app(
+        resolver.clone(),
+        "/deputy/callback",
+        &vault.endpoint(),
+        &issuer,
+    )?;
     tokio::spawn(async move { axum::serve(callback, app).await });
 
     let alice_jwt = vault
         .mint_user_token("alice", "deputy")
         .map_err(|e| e.to_string())?;
     let gateway_jwt = alice_jwt.clone();
-    let alice = UserId::from_parts("dev", "alice").map_err(|e| e.to_string())?;
+    let issuers = crate::sign_in::dev_issuers(&issuer)?;
+    // The dev IdP minted this token; the user is its own `iss`+`sub`.
+    let alice_jwt =
+        UserJwt::from_verified(UserToken::new(alice_jwt), &issuers).map_err(|e| e.to_string())?;
+    let alice = alice_jwt.user().clone();
     let repo: RepoRef = "demo-org/service"
         .parse()
         .map_err(|e: deputy_core::request::ContextError| e.to_string())?;
-    let interactive = task(
-        "demo-interactive",
-        Trigger::Interactive {
-            user: alice.clone(),
-        },
-        WatBinding::Jwt(UserToken::new(alice_jwt)),
-    )?;
-    let webhook = task(
-        "demo-webhook",
-        Trigger::Webhook {
-            asserted_user: Some(alice.clone()),
-        },
-        WatBinding::UserId(alice),
-    )?;
+    let interactive = Task::interactive(task_id("demo-interactive")?, alice_jwt);
+    let webhook = Task::webhook(task_id("demo-webhook")?, alice.clone());
+    let alice_browser = Browser::signed_in(&sessions, &alice);
     let wait = ConsentWait {
         timeout: Duration::from_secs(if args.interactive { 600 } else { 30 }),
         ..ConsentWait::default()
     };
     let handler = Consent {
         interactive: args.interactive,
+        browser: alice_browser.clone(),
     };
 
     step(
@@ -143,7 +117,7 @@ pub async fn run(args: &DemoArgs, spans: &SpanLog) -> Result<(), String> {
     );
     let first = resolver
         .resolve_token_waiting(
-            &with_repo(&interactive, &repo),
+            &interactive.clone().with_repo(repo.clone()),
             &Integration::Github,
             Operation::Read,
             &handler,
@@ -198,6 +172,11 @@ pub async fn run(args: &DemoArgs, spans: &SpanLog) -> Result<(), String> {
     );
     step(
         7,
+        "a forwarded consent link: mallory sends alice the link her own agent asked for",
+    );
+    crate::demo_consent::forwarded_link(&resolver, &vault, &issuers, &alice_browser, &repo).await?;
+    step(
+        8,
         "gateway: frontend -> agent -> AgentCore Gateway interceptor (exchange) -> MCP target",
     );
     crate::demo_gateway::run(&vault, &gateway_jwt).await?;
@@ -259,15 +238,8 @@ fn audit(exported: &[serde_json::Map<String, serde_json::Value>]) {
     }
 }
 
-fn task(id: &str, trigger: Trigger, binding: WatBinding) -> Result<Task, String> {
-    let ctx = TaskContext::new(TaskId::new(id).map_err(|e| e.to_string())?, trigger);
-    Ok(Task::new(ctx, WatSource::Mint(binding)))
-}
-
-fn with_repo(task: &Task, repo: &RepoRef) -> Task {
-    let mut task = task.clone();
-    task.ctx.repo = Some(repo.clone());
-    task
+fn task_id(id: &str) -> Result<TaskId, String> {
+    TaskId::new(id).map_err(|e| e.to_string())
 }
 
 fn step(n: u32, text: &str) {

@@ -2,6 +2,7 @@
 
 mod audit_cmd;
 mod demo;
+mod demo_consent;
 mod demo_gateway;
 mod doctor_cmd;
 mod explain;
@@ -9,6 +10,7 @@ mod gateway_cmd;
 mod policy;
 mod resolve_cmd;
 mod sdk;
+mod sign_in;
 mod span_log;
 mod vault_cmd;
 mod verify_arg;
@@ -90,9 +92,9 @@ fn run_async(command: Command) -> Result<ExitCode, String> {
         .with(
             tracing_subscriber::fmt::layer()
                 .with_writer(std::io::stderr)
-                .with_filter(
+                .with_filter(deputy::log_filter::cap_secret_dumps(
                     EnvFilter::try_from_env("DEPUTY_LOG").unwrap_or_else(|_| EnvFilter::new("off")),
-                ),
+                )),
         )
         .try_init()
         .map_err(|e| format!("cannot install the tracing subscriber: {e}"))?;

@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use clap::Args;
 use deputy::consent::{ConsentHandler, ConsentWait, NotifyFuture};
-use deputy::task::{Task, WatSource};
-use deputy::vault::WatBinding;
+use deputy::task::Task;
+use deputy::user_jwt::UserJwt;
+use deputy::verify::TokenVerifier;
 use deputy::{ResolveError, Resolver, UserToken};
-use deputy_core::{Integration, Operation, RepoRef, TaskContext, TaskId, Trigger, UserId};
+use deputy_core::{Integration, Operation, RepoRef, TaskId, UserId};
 use deputy_vault_local::fetch_user_token;
 
 use crate::policy::PolicySource;
@@ -148,7 +149,13 @@ async fn wait_for_consent(
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .map_err(|e| format!("cannot serve the return URL on {addr}: {e}"))?;
-    let app = deputy::callback::consent_callback_router(resolver.clone(), url.path());
+    // The return URL binds the consent only for the person signed in on the browser: one who
+    // arrives without a sign-in is sent to a dev-IdP sign-in page on this server first.
+    let endpoint = args.endpoint.as_deref().ok_or(
+        "--wait signs the browser's user in at the local vault's dev IdP and needs --endpoint",
+    )?;
+    let issuer = dev_idp_issuer(endpoint);
+    let (app, _) = crate::sign_in::consent_app(resolver.clone(), url.path(), endpoint, &issuer)?;
     tokio::spawn(async move { axum::serve(listener, app).await });
     let wait = ConsentWait {
         timeout: Duration::from_secs(seconds),
@@ -177,9 +184,14 @@ impl ConsentHandler for PrintLink {
     }
 }
 
+/// The dev IdP's issuer on a local vault.
+fn dev_idp_issuer(endpoint: &str) -> String {
+    format!("{}/idp", endpoint.trim_end_matches('/'))
+}
+
 async fn task(args: &ResolveArgs) -> Result<Task, String> {
     let task_id = TaskId::new(&args.task_id).map_err(|e| e.to_string())?;
-    let (trigger, binding) = if let Some(user) = &args.user {
+    let task = if let Some(user) = &args.user {
         let endpoint = args
             .endpoint
             .as_deref()
@@ -187,26 +199,25 @@ async fn task(args: &ResolveArgs) -> Result<Task, String> {
         let jwt = fetch_user_token(endpoint, user, user, "deputy")
             .await
             .map_err(|e| e.to_string())?;
-        let id = UserId::from_parts("dev", user).map_err(|e| e.to_string())?;
-        (
-            Trigger::Interactive { user: id },
-            WatBinding::Jwt(UserToken::new(jwt)),
-        )
+        // The user is the verified token's own `iss`+`sub`.
+        let issuer = dev_idp_issuer(endpoint);
+        let verifier = TokenVerifier::new(issuer.clone(), format!("{issuer}/jwks"), ["deputy"]);
+        let issuers = crate::sign_in::dev_issuers(&issuer)?;
+        let jwt = UserJwt::verify(UserToken::new(jwt), &verifier, &issuers)
+            .await
+            .map_err(|e| e.to_string())?;
+        Task::interactive(task_id, jwt)
     } else if let Some(user) = &args.webhook_user {
-        (
-            Trigger::Webhook {
-                asserted_user: Some(user.clone()),
-            },
-            WatBinding::UserId(user.clone()),
-        )
+        Task::webhook(task_id, user.clone())
     } else if args.headless {
-        (Trigger::Headless, WatBinding::Workload)
+        Task::headless(task_id)
     } else {
         return Err("say who the task is for: --user NAME, --webhook-user ID or --headless".into());
     };
-    let mut ctx = TaskContext::new(task_id, trigger);
-    ctx.repo = args.repo.clone();
-    Ok(Task::new(ctx, WatSource::Mint(binding)))
+    Ok(match args.repo.clone() {
+        Some(repo) => task.with_repo(repo),
+        None => task,
+    })
 }
 
 /// Parses `--obo-actor PROVIDER=SUBJECT`.

@@ -42,6 +42,10 @@ fn the_demo_walks_every_step_and_prints_no_token() {
         "target: verified a token for audience aws-native: sub alice, acted for by aws-native",
         // The OBO actor is declared, so the audit of the demo's own spans finds nothing.
         r#"\"agent\":\"aws-native\",\"workload\":\"deputy-agent\""#,
+        // The forwarded link: alice approves mallory's consent, and nothing is bound.
+        "mallory's agent needs her GitHub consent; she sends the link to alice instead",
+        "the return URL sees alice signed in, not mallory: 403 (nothing bound)",
+        "mallory's agent asks again: refused (consent_required), she gets no one's token",
         "audit: 5 abca.audit.v1 records, 0 findings",
     ] {
         assert!(
@@ -245,8 +249,17 @@ async fn resolve_waits_for_consent_through_its_own_return_url() {
     let seen = deputy_vault_local::complete_consent_as_browser(&link, "bob", "bob")
         .await
         .unwrap();
-    let page = reqwest::get(&seen.return_url).await.unwrap();
-    assert_eq!(page.status(), 200);
+    // The return URL binds nothing for a browser with no sign-in, or signed in as someone
+    // else: it sends the browser to sign in, and bob signs in as himself.
+    let wrong =
+        deputy_tests::signed_in_browser::open_return_url(&seen.return_url, "bob", "not-bobs")
+            .await
+            .unwrap();
+    assert_eq!(wrong, 401, "a wrong password signs no one in");
+    let status = deputy_tests::signed_in_browser::open_return_url(&seen.return_url, "bob", "bob")
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
     let out = tokio::task::spawn_blocking(move || child.wait_with_output())
         .await
         .unwrap()

@@ -184,7 +184,12 @@ async fn no_binary_output_and_no_byte_of_the_vault_file_holds_a_secret() {
     let seen = deputy_vault_local::complete_consent_as_browser(&link, "bob", "bob")
         .await
         .unwrap();
-    assert_eq!(reqwest::get(&seen.return_url).await.unwrap().status(), 200);
+    assert_eq!(
+        deputy_tests::signed_in_browser::open_return_url(&seen.return_url, "bob", "bob")
+            .await
+            .unwrap(),
+        200
+    );
     let out = child.wait_with_output().await.unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(

@@ -66,8 +66,13 @@ pub const GATEWAY_TARGET: &str = "deputy.gateway.target";
 /// The interceptor mode (`passthrough`, `exchange`, `broker`).
 pub const GATEWAY_MODE: &str = "deputy.gateway.mode";
 
+/// The span of one consent return-URL callback.
+pub const SPAN_CONSENT_CALLBACK: &str = "deputy.consent_callback";
+/// What a consent callback came to (`bound`, `refused_other_user`, `refused_not_signed_in`, …).
+pub const CONSENT_CALLBACK: &str = "deputy.consent_callback.outcome";
+
 /// Every attribute name above, for readers that validate what they receive.
-pub const ALL: [&str; 26] = [
+pub const ALL: [&str; 27] = [
     TASK_ID,
     USER_ID,
     REPO,
@@ -94,4 +99,5 @@ pub const ALL: [&str; 26] = [
     MCP_TOOL,
     GATEWAY_TARGET,
     GATEWAY_MODE,
+    CONSENT_CALLBACK,
 ];

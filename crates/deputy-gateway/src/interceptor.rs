@@ -3,12 +3,12 @@
 use std::collections::{BTreeMap, HashMap};
 
 use deputy::fallback::TokenBroker;
-use deputy::task::{Task, WatSource};
-use deputy::vault::WatBinding;
+use deputy::task::Task;
+use deputy::user_jwt::{UserJwt, UserJwtError};
 use deputy::verify::TokenVerifier;
 use deputy::{ResolveError, Resolver, UserToken};
 use deputy_core::audit::TokenFingerprint;
-use deputy_core::{Integration, IssuerMap, Operation, TaskContext, TaskId, Trigger, UserId, attr};
+use deputy_core::{Integration, IssuerMap, Operation, TaskContext, TaskId, Trigger, attr};
 use serde_json::Value;
 use tracing::Instrument;
 
@@ -40,7 +40,6 @@ impl Mode {
 pub(crate) struct Inbound {
     pub(crate) verifier: TokenVerifier,
     pub(crate) issuers: IssuerMap,
-    pub(crate) issuer: String,
 }
 
 /// A configured interceptor. Build once per Lambda container; `handle` each event.
@@ -205,20 +204,15 @@ impl Interceptor {
             return Err(Refusal::upstream("exchange mode is not set up"));
         };
         let jwt = self.user_token(request)?;
-        let observed = inbound
-            .verifier
-            .verify(jwt)
+        // The user is the verified token's own `iss`+`sub`: one source, nothing to disagree.
+        let jwt = UserJwt::verify(UserToken::new(jwt), &inbound.verifier, &inbound.issuers)
             .await
-            .map_err(|reason| token_refusal(&reason, "the gateway"))?;
-        let user = UserId::from_verified_claims(
-            observed.subject.iss.as_deref().unwrap_or(&inbound.issuer),
-            &observed.subject.sub,
-            &inbound.issuers,
-        )
-        .map_err(|e| Refusal::forbidden(e.to_string()))?;
-        span.record(attr::USER_ID, user.as_str());
-        let ctx = TaskContext::new(task_id(request)?, Trigger::Interactive { user });
-        let task = Task::new(ctx, WatSource::Mint(WatBinding::Jwt(UserToken::new(jwt))));
+            .map_err(|e| match e {
+                UserJwtError::Unverified(reason) => token_refusal(&reason, "the gateway"),
+                other => Refusal::forbidden(other.to_string()),
+            })?;
+        span.record(attr::USER_ID, jwt.user().as_str());
+        let task = Task::interactive(task_id(request)?, jwt);
         match resolver.resolve_token(&task, integration, op).await {
             Ok(resolved) => Ok(resolved.token.expose().to_owned()),
             Err(

@@ -115,7 +115,6 @@ impl Interceptor {
                     )
                     .leeway(skew),
                     issuers,
-                    issuer: issuer.clone(),
                 })
             }
             (None, true) => {

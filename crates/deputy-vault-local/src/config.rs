@@ -344,7 +344,7 @@ mod tests {
                 "{expected} missing from {names:?}"
             );
         }
-        assert_eq!(config.dev_idp.users.len(), 2);
+        assert_eq!(config.dev_idp.users.len(), 3);
         assert_eq!(config.api_keys.len(), 1);
     }
 

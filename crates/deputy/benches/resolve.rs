@@ -10,9 +10,9 @@ use std::time::Instant;
 use aws_sdk_bedrockagentcore::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_bedrockagentcore::types::Oauth2FlowType;
 use deputy::Resolver;
-use deputy::task::{Task, WatSource};
-use deputy::vault::{TokenVault, WatBinding};
-use deputy_core::{Integration, Operation, TaskContext, TaskId, Trigger};
+use deputy::task::Task;
+use deputy::vault::TokenVault;
+use deputy_core::{Integration, Operation, TaskId};
 use deputy_vault_local::{LocalVault, RunningVault, VaultConfig};
 use tracing::Instrument;
 use tracing_subscriber::layer::SubscriberExt;
@@ -28,11 +28,7 @@ fn sdk(vault: &RunningVault) -> aws_sdk_bedrockagentcore::Client {
 }
 
 fn headless_task(id: &str) -> Result<Task, String> {
-    let ctx = TaskContext::new(
-        TaskId::new(id).map_err(|e| e.to_string())?,
-        Trigger::Headless,
-    );
-    Ok(Task::new(ctx, WatSource::Mint(WatBinding::Workload)))
+    Ok(Task::headless(TaskId::new(id).map_err(|e| e.to_string())?))
 }
 
 fn new_resolver(vault: &TokenVault) -> Result<Resolver, String> {

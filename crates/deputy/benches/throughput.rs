@@ -16,10 +16,12 @@ use std::time::{Instant, SystemTime};
 
 use aws_sdk_bedrockagentcore::config::{BehaviorVersion, Credentials, Region};
 use deputy::Resolver;
+use deputy::UserToken;
 use deputy::error::ResolveError;
-use deputy::task::{Task, WatSource};
-use deputy::vault::{TokenVault, WatBinding};
-use deputy_core::{Integration, Operation, TaskContext, TaskId, Trigger, UserId};
+use deputy::task::Task;
+use deputy::user_jwt::UserJwt;
+use deputy::vault::TokenVault;
+use deputy_core::{Integration, IssuerMap, Operation, TaskId};
 use deputy_vault_local::config::DEVELOPMENT_TOML;
 use deputy_vault_local::{LocalVault, RunningVault, VaultConfig, complete_consent_as_browser};
 
@@ -101,16 +103,21 @@ fn resolver(vault: &TokenVault) -> Result<Resolver, String> {
         .map_err(|e| e.to_string())
 }
 
-/// One interactive task per user, with a user-id-bound WAT.
-fn tasks() -> Result<Vec<Task>, String> {
+/// One interactive task per user, with a JWT-bound WAT.
+fn tasks(vault: &RunningVault) -> Result<Vec<Task>, String> {
+    let mut issuers = IssuerMap::new();
+    issuers
+        .insert(&vault.idp_issuer(), "dev")
+        .map_err(|e| e.to_string())?;
     (0..USERS)
         .map(|i| {
-            let user = UserId::from_parts("dev", &user_name(i)).map_err(|e| e.to_string())?;
-            let ctx = TaskContext::new(
-                TaskId::new(&format!("task-{i}")).map_err(|e| e.to_string())?,
-                Trigger::Interactive { user: user.clone() },
-            );
-            Ok(Task::new(ctx, WatSource::Mint(WatBinding::UserId(user))))
+            let jwt = vault
+                .mint_user_token(&user_name(i), "deputy")
+                .map_err(|e| e.to_string())?;
+            let jwt =
+                UserJwt::from_verified(UserToken::new(jwt), &issuers).map_err(|e| e.to_string())?;
+            let id = TaskId::new(&format!("task-{i}")).map_err(|e| e.to_string())?;
+            Ok(Task::interactive(id, jwt))
         })
         .collect()
 }
@@ -134,7 +141,12 @@ async fn consent_all(resolver: &Resolver, tasks: &[Task]) -> Result<(), String> 
                                 .await
                                 .map_err(|e| e.to_string())?;
                         resolver
-                            .complete_consent(&task, integration, &seen.session_id)
+                            .complete_consent(
+                                &task,
+                                integration,
+                                &seen.session_id,
+                                task.ctx().user().ok_or("the task has a user")?,
+                            )
                             .await
                             .map_err(|e| e.to_string())
                     }
@@ -225,7 +237,7 @@ fn main() -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())?;
         let client = token_vault(&vault);
-        let tasks = Arc::new(tasks()?);
+        let tasks = Arc::new(tasks(&vault)?);
         consent_all(&resolver(&client)?, &tasks).await?;
         let zipf = Arc::new(Zipf::new(KEYS));
         for concurrency in [1, 8, 64, 512] {

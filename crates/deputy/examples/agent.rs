@@ -2,9 +2,9 @@
 //! local vault; with real AWS, drop the vault and build the client from `aws_config` alone.
 
 use aws_sdk_bedrockagentcore::config::{BehaviorVersion, Credentials, Region};
-use deputy::core::{Operation, TaskContext, TaskId, Trigger};
-use deputy::task::{Task, WatSource};
-use deputy::vault::{TokenVault, WatBinding};
+use deputy::core::{Operation, TaskId};
+use deputy::task::Task;
+use deputy::vault::TokenVault;
 use deputy::{ResolveError, Resolver};
 
 #[tokio::main]
@@ -28,8 +28,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
 
     // A nightly job: no user in the loop, so the table picks M2M.
-    let ctx = TaskContext::new(TaskId::new("nightly-triage-42")?, Trigger::Headless);
-    let task = Task::new(ctx, WatSource::Mint(WatBinding::Workload));
+    let task = Task::headless(TaskId::new("nightly-triage-42")?);
     match resolver.resolve_linear_token(&task, Operation::Read).await {
         Ok(token) => println!(
             "{} via {} (rule {})",

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use moka::future::Cache;
 
-use deputy_core::Integration;
+use deputy_core::{Integration, UserId};
 
 use crate::error::ConsentRequired;
 use crate::task::Task;
@@ -67,13 +67,16 @@ pub(crate) struct PendingKey {
     pub scopes: Vec<String>,
 }
 
-/// What the return-URL callback needs to bind a session: the session and the artifact that
-/// minted the WAT of the task that started it.
+/// What the return-URL callback needs to bind a session: the session, the artifact that
+/// minted the WAT of the task that started it and the user that artifact names (whom the
+/// browser's signed-in user must equal), and the request it was for.
 #[derive(Debug, Clone)]
 pub(crate) struct PendingSession {
     pub session_uri: String,
     pub binding: WatBinding,
+    pub initiator: UserId,
     pub integration: Integration,
+    pub key: PendingKey,
 }
 
 /// Consent sessions in flight, shared by every task of one resolver: by request (so tasks share

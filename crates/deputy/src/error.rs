@@ -153,6 +153,26 @@ pub enum ResolveError {
         /// The deadline that passed.
         deadline: std::time::Duration,
     },
+    /// The browser that completed a consent is signed in as someone other than the user who
+    /// started it: a forwarded (or phished) consent link. Nothing was bound.
+    #[error(
+        "{integration}: the user signed in on this browser did not start this consent; nothing was bound. A consent link works only for the person whose agent asked for it: that person must open it while signed in as themselves"
+    )]
+    ConsentUserMismatch {
+        /// The integration.
+        integration: Integration,
+        /// The provider, when the session is known.
+        provider: Option<String>,
+    },
+    /// The system random number generator failed, so no consent session was started (its
+    /// `customState` must be unguessable).
+    #[error(
+        "{integration}: the system random number generator failed, so no consent session was started; retry, and check the host's entropy source if it persists"
+    )]
+    RandomFailed {
+        /// The integration.
+        integration: Integration,
+    },
     /// A consent callback did not match a session this resolver started.
     #[error("consent callback rejected: {0}")]
     CallbackRejected(String),
@@ -206,6 +226,8 @@ impl ResolveError {
             ResolveError::Unavailable { .. } => "unavailable",
             ResolveError::InvalidToken { .. } => "invalid_token",
             ResolveError::CallbackRejected(_) => "callback_rejected",
+            ResolveError::ConsentUserMismatch { .. } => "consent_user_mismatch",
+            ResolveError::RandomFailed { .. } => "random_failed",
             ResolveError::DeadlineExceeded { .. } => "deadline_exceeded",
             ResolveError::FallbackFailed { .. } => "fallback_failed",
             ResolveError::GithubApp { .. } => "github_app",

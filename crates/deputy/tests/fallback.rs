@@ -417,7 +417,7 @@ async fn the_token_broker_mints_service_tokens_from_central_client_credentials()
             scopes: vec!["mcp:invoke".into()],
         },
     );
-    let ctx = common::headless("t-broker").ctx;
+    let ctx = common::headless("t-broker").ctx().clone();
     let (token, expires_at) = broker.service_token(&ctx).await.unwrap();
     assert!(expires_at > SystemTime::now());
     let (again, _) = broker.service_token(&ctx).await.unwrap();

@@ -10,7 +10,6 @@ use std::time::{Duration, SystemTime};
 
 use deputy::ResolveError;
 use deputy::repo_auth::{RepoAuthorizer, RepoDecision};
-use deputy::task::Task;
 use deputy_core::Operation;
 use deputy_core::flow::Flow;
 use deputy_core::policy::PolicyTable;
@@ -126,7 +125,7 @@ async fn a_token_never_serves_another_task_or_repository() {
     assert_eq!(s.github.installation_gets(), 1);
 
     // A task pinned to one repository cannot ask for another.
-    let pinned = Task::new(a.ctx.clone().with_repo(repo("app")), a.wat.clone());
+    let pinned = a.clone().with_repo(repo("app"));
     let err = resolver
         .resolve_github_token(&pinned, Operation::Read, &repo("infra"))
         .await

@@ -84,8 +84,8 @@ async fn the_exported_resolve_span_matches_the_tracing_span_and_parents_its_vaul
     let mut tokens = Vec::new();
     // Never exported either: the user's JWT and the consent URL (it carries the session).
     let mut secrets = Vec::new();
-    if let deputy::task::WatSource::Mint(deputy::vault::WatBinding::Jwt(jwt)) = &alice.wat {
-        secrets.push(jwt.expose().to_owned());
+    if let deputy::vault::WatBinding::Jwt(jwt) = alice.wat().binding() {
+        secrets.push(jwt.token().expose().to_owned());
     }
     async {
         let headless = common::headless("export-2");

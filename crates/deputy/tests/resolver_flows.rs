@@ -94,12 +94,22 @@ async fn user_federation_returns_one_consent_then_the_token() {
     // Bob cannot bind Alice's session.
     let bob = common::interactive(&vault, "bob", "t-bob");
     let err = resolver
-        .complete_consent(&bob, &Integration::Github, &seen.session_id)
+        .complete_consent(
+            &bob,
+            &Integration::Github,
+            &seen.session_id,
+            &common::user_of(&bob),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.kind(), "access_denied", "{err}");
     resolver
-        .complete_consent(&task, &Integration::Github, &seen.session_id)
+        .complete_consent(
+            &task,
+            &Integration::Github,
+            &seen.session_id,
+            &common::user_of(&task),
+        )
         .await
         .unwrap();
     let token = resolver
@@ -129,7 +139,12 @@ impl ConsentHandler for BrowserConsent {
                 .await
                 .unwrap();
             self.resolver
-                .complete_consent(task, &Integration::Linear, &seen.session_id)
+                .complete_consent(
+                    task,
+                    &Integration::Linear,
+                    &seen.session_id,
+                    &common::user_of(task),
+                )
                 .await
                 .unwrap();
         })
@@ -267,9 +282,7 @@ async fn repository_authorization_fails_closed() {
         "no credential was requested"
     );
     let other: RepoRef = "octo-org/other".parse().unwrap();
-    let pinned = common::interactive(&vault, "alice", "t-pinned");
-    let mut pinned = pinned;
-    pinned.ctx.repo = Some(repo());
+    let pinned = common::interactive(&vault, "alice", "t-pinned").with_repo(repo());
     let err = none
         .resolve_github_token(&pinned, Operation::Read, &other)
         .await
@@ -379,18 +392,20 @@ async fn on_behalf_of_is_verified_and_records_the_act_chain() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("InvalidAudience"), "{err}");
-    // A user-id-bound WAT cannot do on-behalf-of.
-    let mut by_id = task.clone();
-    by_id.wat = deputy::task::WatSource::Mint(deputy::vault::WatBinding::UserId(
-        deputy_core::UserId::parse("dev+alice").unwrap(),
-    ));
-    let err = resolver
-        .resolve_aws_native_token(&by_id, Operation::Read)
-        .await
-        .unwrap_err();
+    // An interactive task with a user-id-bound WAT (which on-behalf-of could not use) cannot
+    // even be built: its user would not be JWT-proven.
+    let by_id = deputy::task::Task::new(
+        task.ctx().clone(),
+        deputy::task::WatSource::Mint(deputy::vault::WatBinding::UserId(
+            deputy_core::UserId::parse("dev+alice").unwrap(),
+        )),
+    );
     assert!(
-        err.to_string().contains("GetWorkloadAccessTokenForJWT"),
-        "{err}"
+        matches!(
+            by_id,
+            Err(deputy::task::TaskError::UnverifiedInteractive { .. })
+        ),
+        "{by_id:?}"
     );
 }
 
@@ -518,14 +533,16 @@ async fn every_cell_of_the_built_in_table_works_on_the_development_vault() {
     ];
     for integration in Integration::BUILT_IN {
         for task in &tasks {
-            let mut task = task.clone();
-            task.ctx.repo = Some(repo());
+            let task = task.clone().with_repo(repo());
             for op in Operation::ALL {
                 match resolver.resolve_token(&task, &integration, op).await {
                     Ok(token) => assert!(!token.token.expose().is_empty()),
                     Err(ResolveError::ConsentRequired(..) | ResolveError::PolicyDenied { .. }) => {}
                     Err(other) => {
-                        panic!("{integration} {:?} {op}: {other}", task.ctx.trigger.kind())
+                        panic!(
+                            "{integration} {:?} {op}: {other}",
+                            task.ctx().trigger.kind()
+                        )
                     }
                 }
             }
@@ -548,7 +565,12 @@ async fn an_asserted_user_never_gets_the_verified_users_token() {
         .await
         .unwrap();
     resolver
-        .complete_consent(&verified, &Integration::Linear, &seen.session_id)
+        .complete_consent(
+            &verified,
+            &Integration::Linear,
+            &seen.session_id,
+            &common::user_of(&verified),
+        )
         .await
         .unwrap();
     let token = resolver

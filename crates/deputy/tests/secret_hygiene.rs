@@ -63,8 +63,8 @@ async fn no_secret_reaches_logs_spans_errors_or_debug() {
     let repo: RepoRef = "octo-org/infra".parse().unwrap();
 
     let alice = common::interactive(&vault, "alice", "canary-1");
-    if let deputy::task::WatSource::Mint(deputy::vault::WatBinding::Jwt(jwt)) = &alice.wat {
-        secrets.push(jwt.expose().to_owned());
+    if let deputy::vault::WatBinding::Jwt(jwt) = alice.wat().binding() {
+        secrets.push(jwt.token().expose().to_owned());
     }
     let m2m = resolver
         .resolve_jira_token(&common::headless("canary-2"), Operation::Read)
@@ -100,7 +100,12 @@ async fn no_secret_reaches_logs_spans_errors_or_debug() {
         .await
         .unwrap();
     resolver
-        .complete_consent(&alice, &Integration::Github, &seen.session_id)
+        .complete_consent(
+            &alice,
+            &Integration::Github,
+            &seen.session_id,
+            &common::user_of(&alice),
+        )
         .await
         .unwrap();
     let three_lo = resolver
@@ -205,28 +210,55 @@ async fn no_secret_reaches_logs_spans_errors_or_debug() {
 
 #[tokio::test]
 async fn user_ids_can_be_turned_off() {
+    // Every span and every deputy log line (TRACE), as text.
     let log = SpanLog::default();
-    let subscriber = tracing_subscriber::registry().with(log.layer());
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::registry().with(log.layer()).with(
+        tracing_subscriber::fmt::layer()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .with_filter(
+                tracing_subscriber::filter::Targets::new()
+                    .with_target("deputy", tracing_subscriber::filter::LevelFilter::TRACE),
+            ),
+    );
     let _guard = tracing::subscriber::set_default(subscriber);
     let vault = common::vault().await;
     let resolver = common::builder(&vault)
         .record_user_ids(false)
         .build()
         .unwrap();
-    resolver
-        .resolve_aws_native_token(
-            &common::interactive(&vault, "alice", "pii-1"),
-            Operation::Read,
-        )
+    let alice = common::interactive(&vault, "alice", "pii-1");
+    // On-behalf-of: the exchanged token's subject is alice.
+    let obo = resolver
+        .resolve_aws_native_token(&alice, Operation::Read)
         .await
         .unwrap();
+    assert_eq!(obo.observed.as_ref().unwrap().subject.sub, "alice");
+    // A refused write names its principal in the error the caller gets, not in telemetry.
+    let repo: RepoRef = "octo-org/infra".parse().unwrap();
+    let refused = resolver
+        .resolve_github_token(&alice, Operation::Write, &repo)
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, ResolveError::RepoNotAuthorized { .. }));
+    assert!(refused.to_string().contains("dev+alice"));
+
     let spans = log.named(attr::SPAN_RESOLVE);
-    let fields = &spans[0];
-    assert!(!fields.contains_key(attr::USER_ID));
+    assert_eq!(spans.len(), 2);
+    for fields in &spans {
+        assert!(!fields.contains_key(attr::USER_ID));
+        for (name, value) in fields {
+            assert!(!value.contains("alice"), "{name} = {value}");
+        }
+    }
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(
-        !fields[attr::ACTOR_CHAIN_ASSERTED].contains("dev+alice"),
-        "{fields:?}"
+        text.contains("repo_not_authorized") && text.contains("[user withheld]"),
+        "the failure is logged, with the user withheld: {text}"
     );
+    assert!(!text.contains("alice"), "{text}");
 }
 
 #[tokio::test]

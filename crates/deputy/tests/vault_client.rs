@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use aws_sdk_bedrockagentcore::config::{BehaviorVersion, Credentials, Region};
+use deputy::user_jwt::UserJwt;
 use deputy::vault::{OAuth2Outcome, OAuth2Request, TokenVault, VaultErrorKind, WatBinding};
 use deputy::{UserToken, WorkloadAccessToken};
 use deputy_core::UserId;
@@ -96,7 +97,13 @@ async fn user_federation_consent_binding_and_poll() {
 #[tokio::test]
 async fn obo_needs_a_jwt_bound_wat() {
     let (vault, client) = start().await;
-    let jwt = UserToken::new(vault.mint_user_token("alice", "deputy").unwrap());
+    let mut issuers = deputy_core::IssuerMap::new();
+    issuers.insert(&vault.idp_issuer(), "dev").unwrap();
+    let jwt = UserJwt::from_verified(
+        UserToken::new(vault.mint_user_token("alice", "deputy").unwrap()),
+        &issuers,
+    )
+    .unwrap();
     let wat = client
         .workload_access_token("deputy-agent", &WatBinding::Jwt(jwt))
         .await

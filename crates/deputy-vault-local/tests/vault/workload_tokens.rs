@@ -87,6 +87,6 @@ async fn jwts_signed_before_a_key_rotation_still_verify() {
 #[tokio::test]
 async fn unknown_dev_user_is_an_error() {
     let vault = start().await;
-    let err = vault.mint_user_token("mallory", "deputy").unwrap_err();
-    assert!(err.to_string().contains("mallory"));
+    let err = vault.mint_user_token("eve", "deputy").unwrap_err();
+    assert!(err.to_string().contains("eve"));
 }

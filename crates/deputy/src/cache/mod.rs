@@ -201,13 +201,17 @@ impl TokenCache {
     }
 
     /// Drops every token of a user (e.g. after consent is revoked), however the user was proven:
-    /// `user` matches a key's user exactly or after its proof prefix (`jwt:`, `user-id:`, …).
+    /// `user` matches a key's user exactly, or the user id in a resolver's principal
+    /// (`user-id:<user>`, `jwt:<user> <issuer>`).
     pub fn invalidate_user(&self, user: &str) {
+        // Principals are `user-id:<user>` or `jwt:<user> <issuer>` (`Task::principal`).
         let of_user = |principal: &str| {
-            principal == user
-                || ["jwt:", "user-id:", "workload:", "runtime:"]
-                    .iter()
-                    .any(|kind| principal.strip_prefix(kind) == Some(user))
+            let bare = principal.strip_prefix("user-id:").or_else(|| {
+                principal
+                    .strip_prefix("jwt:")
+                    .map(|rest| rest.split_once(' ').map_or(rest, |(user, _)| user))
+            });
+            principal == user || bare == Some(user)
         };
         self.shards
             .retain(|key| !compact_field(&key.0, USER).is_some_and(of_user));

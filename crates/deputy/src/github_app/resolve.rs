@@ -40,8 +40,8 @@ impl Resolver {
         if let Some(repo) = &task.ctx.repo {
             key = key.repo(repo.as_str());
         }
-        if let Some(user) = task.ctx.user() {
-            key = key.user(&task.wat.principal(user.as_str()));
+        if let Some(user) = task.principal() {
+            key = key.user(user);
         }
         Some(key)
     }

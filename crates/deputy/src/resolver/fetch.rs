@@ -42,9 +42,7 @@ impl Resolver {
                 let wire = flow.oauth2_flow().unwrap_or("M2M");
                 let pending_key = (*flow == Flow::UserFederation).then(|| PendingKey {
                     workload: inner.workload.clone(),
-                    user: task
-                        .wat
-                        .principal(task.ctx.user().map_or("", |u| u.as_str())),
+                    user: task.principal().unwrap_or_default().to_owned(),
                     provider: provider.clone(),
                     scopes: sorted(&decision.scopes),
                 });
@@ -52,7 +50,14 @@ impl Resolver {
                     Some(k) => Box::pin(inner.pending.get(k)).await,
                     None => None,
                 };
-                let new_state = (pending_key.is_some() && pending.is_none()).then(random_state);
+                let new_state = match (&pending_key, &pending) {
+                    (Some(_), None) => Some(random_state(aws_lc_rs::rand::fill).map_err(|_| {
+                        ResolveError::RandomFailed {
+                            integration: integration.clone(),
+                        }
+                    })?),
+                    _ => None,
+                };
                 let request = OAuth2Request {
                     provider: provider.clone(),
                     flow: wire,
@@ -100,14 +105,16 @@ impl Resolver {
                                     provider: provider.clone(),
                                     scopes: decision.scopes.clone(),
                                 };
-                                Box::pin(inner.pending.insert(key, consent.clone())).await;
-                                if let (Some(state), Some(binding)) =
-                                    (new_state, task.wat.binding())
+                                Box::pin(inner.pending.insert(key.clone(), consent.clone())).await;
+                                if let (Some(state), Some(initiator)) =
+                                    (new_state, task.wat.binding().user())
                                 {
                                     let session = PendingSession {
                                         session_uri: consent.session_uri.clone(),
-                                        binding: binding.clone(),
+                                        binding: task.wat.binding().clone(),
+                                        initiator: initiator.clone(),
                                         integration: integration.clone(),
+                                        key,
                                     };
                                     Box::pin(inner.pending.remember_state(state, session)).await;
                                 }
@@ -151,6 +158,16 @@ impl Resolver {
             }
             _ => None,
         };
+        if let (Flow::OnBehalfOf { actor }, Some(observed)) = (&decision.flow, observed.as_deref())
+        {
+            super::obo_binding::check(observed, task, *actor).map_err(|reason| {
+                ResolveError::InvalidToken {
+                    integration: integration.clone(),
+                    provider: provider.clone(),
+                    reason,
+                }
+            })?;
+        }
         let now = SystemTime::now();
         let expires_at = token_expiry(token.expose(), now, inner.opaque_token_ttl);
         if let Ok(late) = now.duration_since(expires_at) {
@@ -171,10 +188,32 @@ impl Resolver {
     }
 }
 /// 128 random bits, hex: the `customState` that ties a callback to the session it started.
-fn random_state() -> String {
+/// A failing random number generator is an error: a predictable state would let anyone who
+/// guesses it complete another user's consent callback.
+fn random_state(
+    fill: impl FnOnce(&mut [u8]) -> Result<(), aws_lc_rs::error::Unspecified>,
+) -> Result<String, RandomFailed> {
     let mut bytes = [0u8; 16];
-    // aws-lc-rs's system RNG; on the (never observed) failure the state is still unique per
-    // process because the callback also checks the session it was issued for.
-    let _ = aws_lc_rs::rand::fill(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    fill(&mut bytes).map_err(|_| RandomFailed)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The system random number generator failed.
+#[derive(Debug)]
+struct RandomFailed;
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_failing_rng_is_an_error_never_a_zero_state() {
+        assert!(random_state(|_| Err(aws_lc_rs::error::Unspecified)).is_err());
+        // A generator that fails after writing nothing must not yield "000…".
+        let state = random_state(aws_lc_rs::rand::fill).unwrap();
+        assert_eq!(state.len(), 32);
+        assert_ne!(state, "0".repeat(32));
+        assert_ne!(state, random_state(aws_lc_rs::rand::fill).unwrap());
+    }
 }

@@ -5,6 +5,7 @@ mod builder;
 mod checks;
 mod fetch;
 mod forget;
+mod obo_binding;
 mod serve;
 
 use std::collections::HashMap;
@@ -12,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use deputy_core::actor::AssertedChainRef;
-use deputy_core::flow::Flow;
+use deputy_core::flow::{ActorToken, Flow};
 use deputy_core::policy::{Decision, PolicyTable};
 use deputy_core::{Integration, Operation};
 use tracing::Instrument;
@@ -112,6 +113,11 @@ impl Resolver {
                 })
             }),
         };
+        // A failure's text, with the user withheld when user ids are off.
+        let failure = result
+            .as_ref()
+            .err()
+            .map(|error| telemetry::failure_message(error, &request));
         if !span.is_disabled() || direct.is_some() {
             let decision = decided.as_deref();
             let asserted = decision.map(|decision| self.asserted_chain(task, decision));
@@ -121,11 +127,11 @@ impl Resolver {
                 telemetry::record_outcome(&span, &outcome);
             }
             if let Some(direct) = direct {
-                direct.finish(outcome, result.as_ref().err());
+                direct.finish(outcome, failure.as_deref());
             }
         }
-        if let Err(error) = &result {
-            telemetry::warn_failed(&span, error);
+        if let Some(message) = &failure {
+            telemetry::warn_failed(&span, message);
         }
         result
     }
@@ -166,17 +172,24 @@ impl Resolver {
     }
 
     /// Binds a consent session to the task's user (`CompleteResourceTokenAuth`) with the same
-    /// artifact that minted the task's WAT. Call it from the return-URL handler.
+    /// artifact that minted the task's WAT, for a return-URL handler of the app's own:
+    /// `browser_user` is the user the handler authenticated on the browser that arrived, and
+    /// nothing is bound unless it is the task's user ([`ResolveError::ConsentUserMismatch`]).
+    /// [`crate::callback::consent_callback_router`] does all of this for you.
     pub async fn complete_consent(
         &self,
         task: &Task,
         integration: &Integration,
         session_uri: &str,
+        browser_user: &deputy_core::UserId,
     ) -> Result<(), ResolveError> {
-        let binding = task.wat.binding().ok_or_else(|| ResolveError::MissingContext {
-            integration: integration.clone(),
-            problem: "the task's WAT source does not say which user it is bound to; pass bound_to for Runtime WATs".into(),
-        })?;
+        let binding = task.wat.binding();
+        if binding.user() != Some(browser_user) {
+            return Err(ResolveError::ConsentUserMismatch {
+                integration: integration.clone(),
+                provider: None,
+            });
+        }
         self.inner
             .vault
             .complete_consent(session_uri, binding)
@@ -185,11 +198,16 @@ impl Resolver {
     }
 
     /// Binds a consent session from the return-URL callback: `custom_state` must be one this
-    /// resolver issued for `session_uri` (each is good once, until the session expires).
+    /// resolver issued for `session_uri` (each is good once, until the session expires), and
+    /// `browser_user`, the user signed in on the browser that arrived
+    /// ([`crate::callback::BrowserAuthenticator`]), must be the user who started it. A forwarded
+    /// link approved by someone else binds nothing, spends the state, and forgets the session,
+    /// so the initiator's next resolve starts a fresh one.
     pub async fn complete_consent_callback(
         &self,
         session_uri: &str,
         custom_state: &str,
+        browser_user: &deputy_core::UserId,
     ) -> Result<(), ResolveError> {
         let Some(pending) = self.inner.pending.take_state(custom_state).await else {
             return Err(ResolveError::CallbackRejected("custom_state is unknown, already used or expired (possible CSRF); nothing was bound".into()));
@@ -199,6 +217,13 @@ impl Resolver {
                 "session_id does not match the session this custom_state was issued for".into(),
             ));
         }
+        if pending.initiator != *browser_user {
+            self.inner.pending.remove(&pending.key).await;
+            return Err(ResolveError::ConsentUserMismatch {
+                integration: pending.integration.clone(),
+                provider: Some(pending.key.provider.clone()),
+            });
+        }
         self.inner
             .vault
             .complete_consent(session_uri, &pending.binding)
@@ -206,12 +231,9 @@ impl Resolver {
             .map_err(|e| ResolveError::from_vault(&pending.integration, e))
     }
 
-    /// The user as the vault sees them (e.g. `jwt:okta+alice`), when the flow acts for a user.
-    fn vault_user(&self, task: &Task, decision: &Decision) -> Option<String> {
-        match task.ctx.user() {
-            Some(user) if decision.flow.needs_user() => Some(task.wat.principal(user.as_str())),
-            _ => None,
-        }
+    /// The user as the vault sees them ([`Task::principal`]), when the flow acts for a user.
+    fn vault_user<'t>(&self, task: &'t Task, decision: &Decision) -> Option<&'t str> {
+        task.principal().filter(|_| decision.flow.needs_user())
     }
 
     /// The chain this resolve asserts. For an on-behalf-of decision on a provider with a
@@ -241,7 +263,7 @@ impl Resolver {
             workload: &self.inner.workload,
             user,
             provider: decision.provider.as_deref().unwrap_or("-"),
-            flow: decision.flow.name(),
+            flow: flow_key(&decision.flow),
             scopes: &decision.scopes,
             audiences: &decision.audiences,
             resources: &decision.resources,
@@ -265,5 +287,18 @@ impl Resolver {
                 .await
                 .map_err(|e| ResolveError::from_vault(integration, e)),
         }
+    }
+}
+
+/// The flow as the cache keys it: an on-behalf-of token is kept apart by actor mode, so an
+/// impersonation token (no `act`) one rule accepted is never served to a rule that delegates.
+fn flow_key(flow: &Flow) -> &'static str {
+    match flow {
+        Flow::OnBehalfOf { actor } => match actor {
+            ActorToken::M2m => "on_behalf_of/m2m",
+            ActorToken::AwsIamIdTokenJwt => "on_behalf_of/aws_iam_id_token_jwt",
+            ActorToken::None => "on_behalf_of/none",
+        },
+        other => other.name(),
     }
 }

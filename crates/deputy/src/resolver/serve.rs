@@ -51,12 +51,13 @@ impl Resolver {
     fn look_up(&self, task: &Task, decision: &Decision) -> Cached {
         let inner = &self.inner;
         let user = self.vault_user(task, decision);
-        let key = inner
-            .cache
-            .hashed(self.cache_key(task, decision, user.as_deref()));
+        let key = inner.cache.hashed(self.cache_key(task, decision, user));
         match inner.cache.get(&key) {
             Some(cached) => Cached::Hit(resolved(cached, decision, CredentialSource::Cache)),
-            None => Cached::Miss { key, user },
+            None => Cached::Miss {
+                key,
+                user: user.map(str::to_owned),
+            },
         }
     }
 

@@ -14,8 +14,7 @@ use opentelemetry::{Context, KeyValue, Value};
 use opentelemetry_sdk::trace::{SdkTracer, Span as SdkSpan};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use super::{Outcome, Request, failure_message};
-use crate::error::ResolveError;
+use super::{Outcome, Request};
 
 /// Marks the OpenTelemetry context a resolve's own work runs under, so the vault calls it
 /// makes are exported as children of its span ([`adopt_resolve_parent`]).
@@ -87,16 +86,11 @@ impl DirectSpan {
 
     /// Records the outcome (and the failure as an event, as the `tracing` warning would be)
     /// and ends the span.
-    pub(crate) fn finish(mut self, outcome: Outcome<'_>, error: Option<&ResolveError>) {
+    pub(crate) fn finish(mut self, outcome: Outcome<'_>, failure: Option<&str>) {
         let mut events = Vec::new();
-        if let Some(error) = error {
+        if let Some(failure) = failure {
             let level = vec![KeyValue::new("level", "WARN")];
-            events.push(Event::new(
-                failure_message(error),
-                SystemTime::now(),
-                level,
-                0,
-            ));
+            events.push(Event::new(failure.to_owned(), SystemTime::now(), level, 0));
         }
         match std::mem::replace(&mut self.state, State::Ended) {
             State::Pending(mut attributes) => {

@@ -11,7 +11,7 @@ mod direct;
 use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
-use deputy_core::actor::AssertedChainRef;
+use deputy_core::actor::{Actor, AssertedChainRef, ObservedDelegation};
 use deputy_core::attr;
 use deputy_core::audit::{ConsentOutcome, CredentialSource};
 use deputy_core::flow::Flow;
@@ -29,6 +29,8 @@ pub(crate) use direct::{DirectSpan, adopt_resolve_parent};
 pub(crate) struct Request<'a> {
     task_id: &'a str,
     user_id: Option<&'a str>,
+    /// The task's user when user ids are off: withheld from failure texts too.
+    withheld_user: Option<&'a deputy_core::UserId>,
     repo: Option<&'a str>,
     trace_id: Option<&'a str>,
     session_id: Option<&'a str>,
@@ -48,6 +50,7 @@ impl<'a> Request<'a> {
         Request {
             task_id: ctx.task_id.as_str(),
             user_id: ctx.user().filter(|_| record_user_ids).map(|u| u.as_str()),
+            withheld_user: ctx.user().filter(|_| !record_user_ids),
             repo: ctx.repo.as_ref().map(|r| r.as_str()),
             trace_id: ctx.trace_id.as_ref().map(|t| t.as_str()),
             session_id: ctx.session_id.as_deref(),
@@ -114,7 +117,7 @@ impl<'a> Outcome<'a> {
             fallback_reason: resolved.and_then(|r| r.fallback_reason.as_deref()),
             observed: resolved
                 .and_then(|r| r.observed.as_ref())
-                .and_then(|observed| serde_json::to_string(observed).ok()),
+                .and_then(|observed| observed_json(observed, record_user_ids)),
             error_kind: error.map(ResolveError::kind),
         }
     }
@@ -175,13 +178,37 @@ pub(crate) fn record_outcome(span: &Span, outcome: &Outcome<'_>) {
     );
 }
 
-/// The warning a failed resolve logs (and its exported span carries as an event).
-fn failure_message(error: &ResolveError) -> String {
-    format!("credential resolve failed ({}): {error}", error.kind())
+/// The observed delegation as the span carries it (JSON). With user ids off, the token's
+/// subject (the user's `sub` and `iss`) is withheld; the actors are the agent's, and stay.
+fn observed_json(observed: &ObservedDelegation, record_user_ids: bool) -> Option<String> {
+    if record_user_ids {
+        return serde_json::to_string(observed).ok();
+    }
+    let withheld = ObservedDelegation {
+        subject: Actor::new(WITHHELD),
+        actors: observed.actors.clone(),
+    };
+    serde_json::to_string(&withheld).ok()
+}
+
+/// What stands for a user in telemetry when user ids are off.
+const WITHHELD: &str = "[user withheld]";
+
+/// The warning a failed resolve logs (and its exported span carries as an event). With user
+/// ids off, the task's user (whole, and its bare `sub`) is withheld from the error's text,
+/// which may name it (a refused repository authorization names its principal).
+pub(crate) fn failure_message(error: &ResolveError, request: &Request<'_>) -> String {
+    let message = format!("credential resolve failed ({}): {error}", error.kind());
+    match request.withheld_user {
+        Some(user) => message
+            .replace(user.as_str(), WITHHELD)
+            .replace(user.sub(), WITHHELD),
+        None => message,
+    }
 }
 
 /// Logs a failed resolve as a warning under its span. Called whether or not the span is
 /// enabled: a subscriber that keeps warnings but not info spans still sees the failure.
-pub(crate) fn warn_failed(span: &Span, error: &ResolveError) {
-    tracing::warn!(parent: span, "{}", failure_message(error));
+pub(crate) fn warn_failed(span: &Span, message: &str) {
+    tracing::warn!(parent: span, "{message}");
 }

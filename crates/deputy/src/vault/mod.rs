@@ -20,7 +20,8 @@ use deputy_core::attr;
 use tracing::Instrument;
 
 use crate::breaker::{BreakerPolicy, CircuitBreaker};
-use crate::{AccessToken, UserToken, WorkloadAccessToken};
+use crate::user_jwt::UserJwt;
+use crate::{AccessToken, WorkloadAccessToken};
 use error::classify;
 pub use error::{VaultError, VaultErrorKind};
 pub use policy::CallPolicy;
@@ -45,7 +46,7 @@ fn record_failure(span: &tracing::Span, error: VaultError) -> VaultError {
 #[derive(Debug, Clone)]
 pub enum WatBinding {
     /// A verified user JWT (`GetWorkloadAccessTokenForJWT`): the vault keys the user by `iss`+`sub`.
-    Jwt(UserToken),
+    Jwt(UserJwt),
     /// A user id (`GetWorkloadAccessTokenForUserId`): a caller-supplied string, no IdP proof.
     UserId(UserId),
     /// No user (`GetWorkloadAccessToken`): machine-to-machine only.
@@ -226,7 +227,7 @@ impl TokenVault {
                     self.client
                         .get_workload_access_token_for_jwt()
                         .workload_name(workload)
-                        .user_token(jwt.expose())
+                        .user_token(jwt.token().expose())
                         .send(),
                 )
                 .await?
@@ -336,7 +337,7 @@ impl TokenVault {
     ) -> Result<(), VaultError> {
         let op = "CompleteResourceTokenAuth";
         let identifier = match binding {
-            WatBinding::Jwt(jwt) => UserIdentifier::UserToken(jwt.expose().to_owned()),
+            WatBinding::Jwt(jwt) => UserIdentifier::UserToken(jwt.token().expose().to_owned()),
             WatBinding::UserId(user) => UserIdentifier::UserId(user.as_str().to_owned()),
             WatBinding::Workload => {
                 return Err(VaultError {

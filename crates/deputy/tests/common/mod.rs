@@ -2,11 +2,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
 use aws_sdk_bedrockagentcore::config::{BehaviorVersion, Credentials, Region};
-use deputy::task::{Task, WatSource};
-use deputy::vault::{TokenVault, WatBinding};
+use deputy::task::Task;
+use deputy::user_jwt::UserJwt;
+use deputy::vault::TokenVault;
 use deputy::verify::TokenVerifier;
 use deputy::{Resolver, ResolverBuilder, UserToken};
-use deputy_core::{IssuerMap, TaskContext, TaskId, Trigger, UserId};
+use deputy_core::{IssuerMap, TaskId, UserId};
 use deputy_vault_local::{LocalVault, RunningVault, VaultConfig};
 
 pub const WORKLOAD: &str = "deputy-agent";
@@ -48,36 +49,33 @@ pub fn issuers(vault: &RunningVault) -> IssuerMap {
     map
 }
 
+/// A dev IdP user's JWT, with the user taken from its own `iss`+`sub`.
+pub fn user_jwt(vault: &RunningVault, user: &str) -> UserJwt {
+    let jwt = vault.mint_user_token(user, "deputy").unwrap();
+    UserJwt::from_verified(UserToken::new(jwt), &issuers(vault)).unwrap()
+}
+
 /// An interactive task for a dev IdP user, with a JWT-bound WAT.
 pub fn interactive(vault: &RunningVault, user: &str, task_id: &str) -> Task {
-    let jwt = vault.mint_user_token(user, "deputy").unwrap();
-    let ctx = TaskContext::new(
-        TaskId::new(task_id).unwrap(),
-        Trigger::Interactive {
-            user: UserId::from_parts("dev", user).unwrap(),
-        },
-    );
-    Task::new(ctx, WatSource::Mint(WatBinding::Jwt(UserToken::new(jwt))))
+    Task::interactive(TaskId::new(task_id).unwrap(), user_jwt(vault, user))
 }
 
 /// A webhook task asserting a user, with a user-id-bound WAT.
 pub fn webhook(user: &str, task_id: &str) -> Task {
-    let user = UserId::from_parts("dev", user).unwrap();
-    let ctx = TaskContext::new(
+    Task::webhook(
         TaskId::new(task_id).unwrap(),
-        Trigger::Webhook {
-            asserted_user: Some(user.clone()),
-        },
-    );
-    Task::new(ctx, WatSource::Mint(WatBinding::UserId(user)))
+        UserId::from_parts("dev", user).unwrap(),
+    )
 }
 
 /// A headless task with a workload-only WAT.
 pub fn headless(task_id: &str) -> Task {
-    Task::new(
-        TaskContext::new(TaskId::new(task_id).unwrap(), Trigger::Headless),
-        WatSource::Mint(WatBinding::Workload),
-    )
+    Task::headless(TaskId::new(task_id).unwrap())
+}
+
+/// The dev IdP user a task acts for (what its browser is signed in as).
+pub fn user_of(task: &Task) -> UserId {
+    task.ctx().user().unwrap().clone()
 }
 #[allow(unused_imports)]
 pub use deputy_tests::moto;
