@@ -79,11 +79,15 @@ pub async fn run(args: &DemoArgs, spans: &SpanLog) -> Result<(), String> {
     );
     let resolver = resolver(&vault, &return_url).await?;
     let issuer = vault.idp_issuer();
+    let idp = crate::sign_in::DevIdp {
+        jwks_uri: format!("{issuer}/jwks"),
+        issuer,
+    };
     let (app, sessions) = crate::sign_in::consent_app(
         resolver.clone(),
         "/deputy/callback",
         &vault.endpoint(),
-        &issuer,
+        &idp,
     )?;
     tokio::spawn(async move { axum::serve(callback, app).await });
 
@@ -91,7 +95,7 @@ pub async fn run(args: &DemoArgs, spans: &SpanLog) -> Result<(), String> {
         .mint_user_token("alice", "deputy")
         .map_err(|e| e.to_string())?;
     let gateway_jwt = alice_jwt.clone();
-    let issuers = crate::sign_in::dev_issuers(&issuer)?;
+    let issuers = idp.issuers()?;
     // The dev IdP minted this token; the user is its own `iss`+`sub`.
     let alice_jwt =
         UserJwt::from_verified(UserToken::new(alice_jwt), &issuers).map_err(|e| e.to_string())?;

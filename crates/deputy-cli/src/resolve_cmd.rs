@@ -7,12 +7,12 @@ use clap::Args;
 use deputy::consent::{ConsentHandler, ConsentWait, NotifyFuture};
 use deputy::task::Task;
 use deputy::user_jwt::UserJwt;
-use deputy::verify::TokenVerifier;
 use deputy::{ResolveError, Resolver, UserToken};
 use deputy_core::{Integration, Operation, RepoRef, TaskId, UserId};
 use deputy_vault_local::fetch_user_token;
 
 use crate::policy::PolicySource;
+use crate::sign_in::DevIdp;
 use crate::verify_arg::VerifyArg;
 
 /// Arguments of `deputy resolve`.
@@ -154,8 +154,8 @@ async fn wait_for_consent(
     let endpoint = args.endpoint.as_deref().ok_or(
         "--wait signs the browser's user in at the local vault's dev IdP and needs --endpoint",
     )?;
-    let issuer = dev_idp_issuer(endpoint);
-    let (app, _) = crate::sign_in::consent_app(resolver.clone(), url.path(), endpoint, &issuer)?;
+    let idp = DevIdp::discover(endpoint).await?;
+    let (app, _) = crate::sign_in::consent_app(resolver.clone(), url.path(), endpoint, &idp)?;
     tokio::spawn(async move { axum::serve(listener, app).await });
     let wait = ConsentWait {
         timeout: Duration::from_secs(seconds),
@@ -177,16 +177,11 @@ impl ConsentHandler for PrintLink {
     ) -> NotifyFuture<'a> {
         Box::pin(async move {
             eprintln!(
-                "consent required from provider {:?}; open this link and approve:\n{}",
+                "consent required from provider {:?}; open this link and approve (back on this machine's page, sign in as yourself: the consent binds only for the user who asked):\n{}",
                 consent.provider, consent.authorization_url
             );
         })
     }
-}
-
-/// The dev IdP's issuer on a local vault.
-fn dev_idp_issuer(endpoint: &str) -> String {
-    format!("{}/idp", endpoint.trim_end_matches('/'))
 }
 
 async fn task(args: &ResolveArgs) -> Result<Task, String> {
@@ -200,10 +195,8 @@ async fn task(args: &ResolveArgs) -> Result<Task, String> {
             .await
             .map_err(|e| e.to_string())?;
         // The user is the verified token's own `iss`+`sub`.
-        let issuer = dev_idp_issuer(endpoint);
-        let verifier = TokenVerifier::new(issuer.clone(), format!("{issuer}/jwks"), ["deputy"]);
-        let issuers = crate::sign_in::dev_issuers(&issuer)?;
-        let jwt = UserJwt::verify(UserToken::new(jwt), &verifier, &issuers)
+        let idp = DevIdp::discover(endpoint).await?;
+        let jwt = UserJwt::verify(UserToken::new(jwt), &idp.verifier(), &idp.issuers()?)
             .await
             .map_err(|e| e.to_string())?;
         Task::interactive(task_id, jwt)

@@ -33,20 +33,69 @@ struct DevSignIn {
     issuers: IssuerMap,
 }
 
-/// The dev IdP's issuer map: its users are `dev+<name>`.
-pub fn dev_issuers(issuer: &str) -> Result<IssuerMap, String> {
-    let mut issuers = IssuerMap::new();
-    issuers.insert(issuer, "dev").map_err(|e| e.to_string())?;
-    Ok(issuers)
+/// The dev IdP of a local vault: its issuer and keys, as its discovery document gives them.
+#[derive(Debug, Clone)]
+pub struct DevIdp {
+    /// `iss` of its tokens.
+    pub issuer: String,
+    /// Its JWKS.
+    pub jwks_uri: String,
 }
 
-/// The return URL at `callback_path` and the sign-in page, for a vault at `endpoint` whose dev
-/// IdP is `issuer`. Returns the cookie signer too, so a scripted browser can be signed in.
+impl DevIdp {
+    /// Reads `<endpoint>/idp/.well-known/openid-configuration` (the endpoint may be a proxy in
+    /// front of the vault; the issuer is what the IdP says it is).
+    pub async fn discover(endpoint: &str) -> Result<Self, String> {
+        let url = format!(
+            "{}/idp/.well-known/openid-configuration",
+            endpoint.trim_end_matches('/')
+        );
+        let failed =
+            |e: String| format!("cannot read the dev IdP's discovery document at {url}: {e}");
+        let doc: serde_json::Value = reqwest::Client::new()
+            .get(&url)
+            .timeout(std::time::Duration::from_secs(10))
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(|e| failed(e.to_string()))?
+            .json()
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        let field = |name: &str| {
+            doc.get(name)
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+                .ok_or_else(|| failed(format!("no {name}")))
+        };
+        Ok(DevIdp {
+            issuer: field("issuer")?,
+            jwks_uri: field("jwks_uri")?,
+        })
+    }
+
+    /// Verifies its user JWTs (audience `deputy`).
+    pub fn verifier(&self) -> TokenVerifier {
+        TokenVerifier::new(self.issuer.clone(), self.jwks_uri.clone(), ["deputy"])
+    }
+
+    /// Its users are `dev+<name>`.
+    pub fn issuers(&self) -> Result<IssuerMap, String> {
+        let mut issuers = IssuerMap::new();
+        issuers
+            .insert(&self.issuer, "dev")
+            .map_err(|e| e.to_string())?;
+        Ok(issuers)
+    }
+}
+
+/// The return URL at `callback_path` and the sign-in page, for a vault at `endpoint` with dev
+/// IdP `idp`. Returns the cookie signer too, so a scripted browser can be signed in.
 pub fn consent_app(
     resolver: Resolver,
     callback_path: &str,
     endpoint: &str,
-    issuer: &str,
+    idp: &DevIdp,
 ) -> Result<(Router, Arc<SignedSessionCookie>), String> {
     let cookie = Arc::new(
         SignedSessionCookie::random()
@@ -58,8 +107,8 @@ pub fn consent_app(
     let sign_in = Arc::new(DevSignIn {
         cookie: Arc::clone(&cookie),
         endpoint: endpoint.to_owned(),
-        verifier: TokenVerifier::new(issuer, format!("{issuer}/jwks"), ["deputy"]),
-        issuers: dev_issuers(issuer)?,
+        verifier: idp.verifier(),
+        issuers: idp.issuers()?,
     });
     let app = consent_callback_router(resolver, callback_path, cookie.clone()).merge(
         Router::new()

@@ -54,7 +54,7 @@ fn the_demo_walks_every_step_and_prints_no_token() {
         );
     }
     let spans = stdout.lines().filter(|l| l.starts_with('{')).count();
-    assert_eq!(spans, 8, "{stdout}");
+    assert_eq!(spans, 10, "{stdout}");
     for line in stdout.lines().chain(stderr.lines()) {
         assert!(
             deputy_core::audit::looks_like_secret(line).is_none(),

@@ -312,3 +312,63 @@ async fn a_verified_idp_token_can_say_who_is_at_the_browser() {
         200
     );
 }
+
+/// Holds every sign-in check until released, counting them.
+struct Held {
+    release: Arc<tokio::sync::Notify>,
+    waiting: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl deputy::callback::BrowserAuthenticator for Held {
+    fn authenticate<'a>(
+        &'a self,
+        _headers: &'a axum::http::HeaderMap,
+    ) -> deputy::callback::AuthenticateFuture<'a> {
+        Box::pin(async move {
+            let released = self.release.notified();
+            self.waiting
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            released.await;
+            Err(deputy::callback::BrowserAuthError::NotSignedIn { sign_in_url: None })
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_flood_of_callbacks_is_bounded_in_concurrency_and_size() {
+    let (_spans, _guard) = record_spans();
+    let vault = common::vault().await;
+    let held = Held {
+        release: Arc::new(tokio::sync::Notify::new()),
+        waiting: Arc::default(),
+    };
+    let (release, waiting) = (held.release.clone(), held.waiting.clone());
+    let (_resolver, return_url) = serve(&vault, Arc::new(held)).await;
+    let url = format!("{return_url}?session_id=s&custom_state=c");
+    let limit = deputy::callback::MAX_CONCURRENT_CALLBACKS;
+    let held_requests: Vec<_> = (0..limit)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move { get(&url, None).await.status() })
+        })
+        .collect();
+    while waiting.load(std::sync::atomic::Ordering::SeqCst) < limit {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    // One more is refused at once, and so is an oversized query.
+    assert_eq!(get(&url, None).await.status(), 503);
+    let long = format!("{url}&x={}", "a".repeat(deputy::callback::MAX_QUERY_BYTES));
+    assert_eq!(get(&long, None).await.status(), 414);
+    release.notify_waiters();
+    for request in held_requests {
+        assert_eq!(request.await.unwrap(), 401);
+    }
+    // Served again once they are done.
+    release.notify_waiters();
+    let again = tokio::spawn(async move { get(&url, None).await.status() });
+    while waiting.load(std::sync::atomic::Ordering::SeqCst) < limit + 1 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    release.notify_waiters();
+    assert_eq!(again.await.unwrap(), 401);
+}

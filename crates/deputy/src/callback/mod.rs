@@ -11,11 +11,15 @@
 //!    binds nothing: a consent link forwarded to someone else cannot give the sender the
 //!    recipient's token.
 //!
-//! Every callback is a `deputy.consent_callback` span with its outcome.
+//! Every callback is a `deputy.consent_callback` span with its outcome. At most
+//! [`MAX_CONCURRENT_CALLBACKS`] are served at once (503 beyond), each within
+//! [`CALLBACK_TIMEOUT`] (504), with a query of at most [`MAX_QUERY_BYTES`] (414) and
+//! credentials of at most [`MAX_CREDENTIAL_BYTES`].
 
 mod browser;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Query, State};
@@ -24,6 +28,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use deputy_core::attr;
 use serde::Deserialize;
+use tokio::sync::Semaphore;
 
 pub use browser::{
     AuthenticateFuture, BearerJwtAuthenticator, BrowserAuthError, BrowserAuthenticator,
@@ -42,10 +47,18 @@ pub struct CallbackQuery {
     pub custom_state: Option<String>,
 }
 
+/// The most callbacks served at once; more are refused with 503 until one finishes.
+pub const MAX_CONCURRENT_CALLBACKS: usize = 64;
+/// The longest a callback may take (sign-in check and binding); then it answers 504.
+pub const CALLBACK_TIMEOUT: Duration = Duration::from_secs(15);
+/// The longest query a callback accepts (the vault's is about 150 bytes).
+pub const MAX_QUERY_BYTES: usize = 2048;
+
 #[derive(Clone)]
 struct CallbackState {
     resolver: Resolver,
     authenticator: Arc<dyn BrowserAuthenticator>,
+    in_flight: Arc<Semaphore>,
 }
 
 /// A router serving `GET {path}` as the consent return URL for `resolver`; `authenticator`
@@ -73,6 +86,7 @@ pub fn consent_callback_router(
         .with_state(CallbackState {
             resolver,
             authenticator,
+            in_flight: Arc::new(Semaphore::new(MAX_CONCURRENT_CALLBACKS)),
         })
 }
 
@@ -86,11 +100,37 @@ fn outcome(result: &Result<(), ResolveError>) -> &'static str {
     }
 }
 
-async fn callback(
-    State(state): State<CallbackState>,
-    uri: Uri,
-    headers: HeaderMap,
-    Query(query): Query<CallbackQuery>,
+/// Serves one callback within the limits on size, concurrency and time.
+async fn callback(State(state): State<CallbackState>, uri: Uri, headers: HeaderMap) -> Response {
+    if uri.query().map_or(0, str::len) > MAX_QUERY_BYTES {
+        return page(
+            StatusCode::URI_TOO_LONG,
+            "This link is too long to be a consent link.",
+        );
+    }
+    let Ok(query) = Query::<CallbackQuery>::try_from_uri(&uri) else {
+        return page(StatusCode::BAD_REQUEST, "This link is malformed.");
+    };
+    let Ok(_permit) = Arc::clone(&state.in_flight).try_acquire_owned() else {
+        return page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Too many consents are being recorded right now; open the link again in a moment.",
+        );
+    };
+    match tokio::time::timeout(CALLBACK_TIMEOUT, bind(&state, &uri, &headers, &query.0)).await {
+        Ok(response) => response,
+        Err(_) => page(
+            StatusCode::GATEWAY_TIMEOUT,
+            "Recording the consent took too long; open the link again.",
+        ),
+    }
+}
+
+async fn bind(
+    state: &CallbackState,
+    uri: &Uri,
+    headers: &HeaderMap,
+    query: &CallbackQuery,
 ) -> Response {
     let span = tracing::info_span!(
         attr::SPAN_CONSENT_CALLBACK,
@@ -107,13 +147,13 @@ async fn callback(
             "This link is incomplete: it needs session_id and custom_state.",
         );
     };
-    let user = match state.authenticator.authenticate(&headers).await {
+    let user = match state.authenticator.authenticate(headers).await {
         Ok(user) => user,
         Err(BrowserAuthError::NotSignedIn { sign_in_url }) => {
             span.record(attr::CONSENT_CALLBACK, "refused_not_signed_in");
             tracing::warn!(parent: &span, "consent callback from a browser with no sign-in; nothing was bound");
             return match sign_in_url {
-                Some(url) => sign_in_redirect(&url, &uri),
+                Some(url) => sign_in_redirect(&url, uri),
                 None => page(
                     StatusCode::UNAUTHORIZED,
                     "Sign in to the app as yourself, then open this link again.",
