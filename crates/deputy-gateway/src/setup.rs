@@ -32,7 +32,15 @@ impl Interceptor {
         let skew = std::time::Duration::from_secs(config.clock_skew_seconds);
         let aws = |endpoint: Option<String>| {
             let region = region.clone();
-            async move { deputy::aws::sdk_config(endpoint.as_deref(), region.as_deref()).await }
+            async move {
+                let sdk = deputy::aws::sdk_config(endpoint.as_deref(), region.as_deref()).await;
+                match sdk.region() {
+                    Some(_) => Ok(sdk),
+                    None => Err(SetupError::Config(
+                        "no AWS region: set AWS_REGION (Lambda sets it) or region in the configuration".into(),
+                    )),
+                }
+            }
         };
         let needs_vault = config
             .targets
@@ -50,7 +58,7 @@ impl Interceptor {
                 }
                 None => PolicyTable::built_in().map_err(|e| SetupError::Config(e.to_string()))?,
             };
-            let sdk = aws(config.vault_endpoint.clone()).await;
+            let sdk = aws(config.vault_endpoint.clone()).await?;
             let mut builder = Resolver::builder()
                 .workload(&config.workload)
                 .vault(TokenVault::connect(&sdk, &CallPolicy::default()));
@@ -168,7 +176,7 @@ impl Interceptor {
                     ..
                 } => {
                     let facts = audit_facts(&name, integration.as_deref(), &operation)?;
-                    let reader = SecretReader::new(aws(config.secrets_endpoint.clone()).await);
+                    let reader = SecretReader::new(aws(config.secrets_endpoint.clone()).await?);
                     let assume_role = role_arn.map(|role_arn| AssumeRole {
                         role_arn,
                         external_id,
