@@ -71,6 +71,12 @@ pub struct GatewayConfig {
 
 /// The headers forwarded by default: content negotiation, the client's name, the MCP session
 /// and protocol version, and trace context. None of them carries a credential.
+///
+/// ```
+/// use deputy_gateway::config::DEFAULT_FORWARD_HEADERS;
+/// assert!(!DEFAULT_FORWARD_HEADERS.contains(&"cookie"));
+/// assert!(DEFAULT_FORWARD_HEADERS.contains(&"traceparent"));
+/// ```
 pub const DEFAULT_FORWARD_HEADERS: [&str; 8] = [
     "accept",
     "content-type",
