@@ -156,6 +156,7 @@ fn is_deputy_attribute(key: &str) -> bool {
             | attr::ACTOR_CHAIN_ASSERTED
             | attr::ACTOR_CHAIN_OBSERVED
             | attr::ERROR_KIND
+            | attr::ERROR_DETAIL
             | attr::VAULT_OPERATION
             | attr::VAULT_REQUEST_ID
             | attr::MCP_METHOD

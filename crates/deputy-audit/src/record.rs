@@ -1,7 +1,9 @@
 //! From a `deputy.resolve` span to an `abca.audit.v1` record.
 //!
 //! A record is written for every resolve that issued a token (the span has
-//! `deputy.source`). Resolves that ended in an error (consent pending, access denied, …) are
+//! `deputy.source`). A gateway interceptor's `deputy.gateway.credential` span (a passthrough or
+//! Token Broker credential, which no resolver issued) carries the same attributes and is read
+//! the same way. Resolves that ended in an error (consent pending, access denied, …) are
 //! counted by error kind but produce no record: the schema requires where the token came from.
 
 use std::str::FromStr;
@@ -23,7 +25,8 @@ use spare::Spare;
 /// What one span means to the audit pipeline.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Resolution {
-    /// Not a `deputy.resolve` span (vault calls, application spans, …).
+    /// Neither a `deputy.resolve` nor a `deputy.gateway.credential` span (vault calls,
+    /// application spans, …).
     NotAResolve,
     /// A resolve that issued a token.
     Issued(Box<AuditRecord>),
@@ -92,7 +95,7 @@ pub(crate) fn resolution_reusing(
     span: &Span<'_>,
     reuse: &mut Reuse,
 ) -> Result<Resolution, SpanError> {
-    if span.name != attr::SPAN_RESOLVE {
+    if span.name != attr::SPAN_RESOLVE && span.name != attr::SPAN_GATEWAY_CREDENTIAL {
         return Ok(Resolution::NotAResolve);
     }
     let attrs = ResolveAttrs::collect(span);

@@ -8,6 +8,10 @@
 pub const SPAN_RESOLVE: &str = "deputy.resolve";
 /// The span around one AgentCore Gateway interceptor decision.
 pub const SPAN_GATEWAY: &str = "deputy.gateway";
+/// The credential a gateway interceptor forwards without the resolver (passthrough, broker):
+/// a child of [`SPAN_GATEWAY`] with the attributes of [`SPAN_RESOLVE`], so the audit pipeline
+/// turns it into the same record.
+pub const SPAN_GATEWAY_CREDENTIAL: &str = "deputy.gateway.credential";
 /// A child span around one Token Vault call.
 pub const SPAN_VAULT_CALL: &str = "deputy.vault_call";
 
@@ -52,6 +56,9 @@ pub const ACTOR_CHAIN_ASSERTED: &str = "deputy.actor_chain.asserted";
 pub const ACTOR_CHAIN_OBSERVED: &str = "deputy.actor_chain.observed";
 /// The error class when the resolve failed (`consent_required`, `access_denied`, …).
 pub const ERROR_KIND: &str = "deputy.error.kind";
+/// What went wrong, for operators only (a refusal's internal cause: the role, the secret, the
+/// endpoint); the client is told less. Never token material.
+pub const ERROR_DETAIL: &str = "deputy.error.detail";
 /// The vault operation of a [`SPAN_VAULT_CALL`] (`GetResourceOauth2Token`, …).
 pub const VAULT_OPERATION: &str = "deputy.vault.operation";
 /// The `x-amzn-RequestId` of a vault call.
@@ -72,7 +79,7 @@ pub const SPAN_CONSENT_CALLBACK: &str = "deputy.consent_callback";
 pub const CONSENT_CALLBACK: &str = "deputy.consent_callback.outcome";
 
 /// Every attribute name above, for readers that validate what they receive.
-pub const ALL: [&str; 27] = [
+pub const ALL: [&str; 28] = [
     TASK_ID,
     USER_ID,
     REPO,
@@ -93,6 +100,7 @@ pub const ALL: [&str; 27] = [
     ACTOR_CHAIN_ASSERTED,
     ACTOR_CHAIN_OBSERVED,
     ERROR_KIND,
+    ERROR_DETAIL,
     VAULT_OPERATION,
     VAULT_REQUEST_ID,
     MCP_METHOD,

@@ -24,6 +24,10 @@ pub enum CredentialSource {
     GithubApp,
     /// Read from the shared secret in Secrets Manager because the vault was unavailable.
     SecretsManagerFallback,
+    /// The user's own token, forwarded by a gateway interceptor after checking its audience.
+    GatewayPassthrough,
+    /// A service token minted by the Token Broker (client credentials from a central secret).
+    TokenBroker,
 }
 
 impl CredentialSource {
@@ -34,16 +38,25 @@ impl CredentialSource {
             CredentialSource::Cache => "cache",
             CredentialSource::GithubApp => "github-app",
             CredentialSource::SecretsManagerFallback => "secrets-manager-fallback",
+            CredentialSource::GatewayPassthrough => "gateway-passthrough",
+            CredentialSource::TokenBroker => "token-broker",
         }
     }
 
     /// Parses [`CredentialSource::name`].
+    ///
+    /// ```
+    /// use deputy_core::audit::CredentialSource;
+    /// assert_eq!(CredentialSource::from_name("token-broker"), Some(CredentialSource::TokenBroker));
+    /// ```
     pub fn from_name(name: &str) -> Option<Self> {
         [
             Self::Vault,
             Self::Cache,
             Self::GithubApp,
             Self::SecretsManagerFallback,
+            Self::GatewayPassthrough,
+            Self::TokenBroker,
         ]
         .into_iter()
         .find(|s| s.name() == name)

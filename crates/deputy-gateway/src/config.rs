@@ -15,6 +15,7 @@ use serde::Deserialize;
 ///     audience = "docs-mcp"
 /// "#).unwrap();
 /// assert_eq!(config.user_token_header, "X-Custom-UserToken");
+/// assert!(config.forward_headers.iter().any(|h| h == "mcp-session-id"));
 /// ```
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -36,9 +37,17 @@ pub struct GatewayConfig {
     /// A Secrets Manager / STS endpoint (tests, LocalStack-style setups); AWS when absent.
     #[serde(default)]
     pub secrets_endpoint: Option<String>,
-    /// The AWS region.
+    /// An AWS region that overrides the Lambda's own. Leave it unset in Lambda: the default
+    /// chain then reads `AWS_REGION`, so the vault, STS and Secrets Manager are the region's
+    /// the function runs in.
     #[serde(default)]
     pub region: Option<String>,
+    /// The request headers forwarded to targets (matched case-insensitively); everything else
+    /// is dropped. Never `cookie`, `authorization` or the user-token header (refused at
+    /// start-up), and a header whose value contains the user's token is dropped whatever its
+    /// name. Default: [`DEFAULT_FORWARD_HEADERS`].
+    #[serde(default = "default_forward_headers")]
+    pub forward_headers: Vec<String>,
     /// A decision table file for exchanges; the built-in table when absent.
     #[serde(default)]
     pub policy: Option<String>,
@@ -58,6 +67,29 @@ pub struct GatewayConfig {
     /// `deputy::ResolverBuilder::obo_actor`).
     #[serde(default)]
     pub obo_actors: std::collections::BTreeMap<String, String>,
+}
+
+/// The headers forwarded by default: content negotiation, the client's name, the MCP session
+/// and protocol version, and trace context. None of them carries a credential.
+///
+/// ```
+/// use deputy_gateway::config::DEFAULT_FORWARD_HEADERS;
+/// assert!(!DEFAULT_FORWARD_HEADERS.contains(&"cookie"));
+/// assert!(DEFAULT_FORWARD_HEADERS.contains(&"traceparent"));
+/// ```
+pub const DEFAULT_FORWARD_HEADERS: [&str; 8] = [
+    "accept",
+    "content-type",
+    "user-agent",
+    "mcp-protocol-version",
+    "mcp-session-id",
+    "traceparent",
+    "tracestate",
+    "x-amzn-trace-id",
+];
+
+fn default_forward_headers() -> Vec<String> {
+    DEFAULT_FORWARD_HEADERS.map(str::to_owned).to_vec()
 }
 
 fn default_header() -> String {
@@ -100,6 +132,16 @@ pub enum TargetConfig {
         jwks_uri: String,
         /// The audience that names this target.
         audience: String,
+        /// The IdP prefix of user ids in audit records (`<prefix>+<sub>`); `[inbound]`'s when
+        /// absent and the issuers match. Without either, records name no user.
+        #[serde(default)]
+        idp_prefix: Option<String>,
+        /// The integration audit records name (default: the target's name).
+        #[serde(default)]
+        integration: Option<String>,
+        /// `read` or `write` (default `write`), for audit records.
+        #[serde(default = "default_operation")]
+        operation: String,
     },
     /// Exchange the user's JWT through the Token Vault (on-behalf-of) for a target-audience token.
     Exchange {
@@ -134,6 +176,12 @@ pub enum TargetConfig {
         /// Scopes.
         #[serde(default)]
         scopes: Vec<String>,
+        /// The integration audit records name (default: the target's name).
+        #[serde(default)]
+        integration: Option<String>,
+        /// `read` or `write` (default `write`), for audit records.
+        #[serde(default = "default_operation")]
+        operation: String,
     },
 }
 

@@ -123,6 +123,17 @@ pub struct TransformedResponse {
 }
 
 /// Why a request is refused: the HTTP status and a JSON-RPC error without any token text.
+///
+/// The client sees `message` only; an internal cause (the role, the secret, the endpoint that
+/// failed) goes in [`Refusal::with_detail`], which the interceptor logs and records on its span.
+///
+/// ```
+/// use deputy_gateway::event::{InterceptorOutput, Refusal};
+/// let refusal = Refusal::upstream("no service token").with_detail("secret central/billing is missing");
+/// let out = InterceptorOutput::refuse(&refusal, serde_json::json!(1));
+/// assert!(!serde_json::to_string(&out).unwrap().contains("central/billing"));
+/// assert_eq!(refusal.detail(), Some("secret central/billing is missing"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{status} ({code}): {message}")]
 pub struct Refusal {
@@ -132,6 +143,8 @@ pub struct Refusal {
     pub code: i64,
     /// What is wrong and what to do.
     pub message: String,
+    /// For operators only: never sent to the client.
+    detail: Option<String>,
 }
 
 impl Refusal {
@@ -145,12 +158,25 @@ impl Refusal {
         }
     }
 
+    /// The same refusal with an internal cause for the logs and the span (never sent to the
+    /// client; never token text).
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    /// The internal cause, if any.
+    pub fn detail(&self) -> Option<&str> {
+        self.detail.as_deref()
+    }
+
     /// 400: the request itself is malformed.
     pub fn bad_request(message: impl Into<String>) -> Self {
         Refusal {
             status: 400,
             code: -32600,
             message: message.into(),
+            detail: None,
         }
     }
 
@@ -160,6 +186,7 @@ impl Refusal {
             status: 401,
             code: -32001,
             message: message.into(),
+            detail: None,
         }
     }
 
@@ -169,6 +196,7 @@ impl Refusal {
             status: 403,
             code: -32003,
             message: message.into(),
+            detail: None,
         }
     }
 
@@ -178,6 +206,7 @@ impl Refusal {
             status: 502,
             code: -32002,
             message: message.into(),
+            detail: None,
         }
     }
 }

@@ -1,22 +1,31 @@
 //! The REQUEST interceptor: a pure function of its input and its configured credential sources.
 
-use std::collections::{BTreeMap, HashMap};
+mod attribution;
+pub(crate) mod credential;
+pub(crate) mod headers;
+
+use std::collections::HashMap;
 
 use deputy::fallback::TokenBroker;
 use deputy::task::Task;
 use deputy::user_jwt::{UserJwt, UserJwtError};
 use deputy::verify::TokenVerifier;
 use deputy::{ResolveError, Resolver, UserToken};
-use deputy_core::audit::TokenFingerprint;
-use deputy_core::{Integration, IssuerMap, Operation, TaskContext, TaskId, Trigger, attr};
+use deputy_core::audit::{CredentialSource, TokenFingerprint};
+use deputy_core::{Integration, IssuerMap, Operation, TaskContext, TaskId, Trigger, UserId, attr};
 use serde_json::Value;
 use tracing::Instrument;
 
-use crate::event::{InterceptorInput, InterceptorOutput, Refusal, VERSION};
+use crate::event::{GatewayRequest, InterceptorInput, InterceptorOutput, Refusal, VERSION};
+use credential::{AuditFacts, Credential};
+use headers::ForwardHeaders;
 
 pub(crate) enum Mode {
     Passthrough {
         verifier: Box<TokenVerifier>,
+        /// Maps the token's issuer to the IdP prefix of user ids, when known.
+        issuers: Option<IssuerMap>,
+        facts: AuditFacts,
     },
     Exchange {
         integration: Integration,
@@ -24,6 +33,7 @@ pub(crate) enum Mode {
     },
     Broker {
         broker: Box<TokenBroker>,
+        facts: AuditFacts,
     },
 }
 
@@ -44,7 +54,9 @@ pub(crate) struct Inbound {
 
 /// A configured interceptor. Build once per Lambda container; `handle` each event.
 pub struct Interceptor {
+    pub(crate) workload: String,
     pub(crate) header: String,
+    pub(crate) forward: ForwardHeaders,
     pub(crate) max_token_bytes: usize,
     pub(crate) default_target: Option<String>,
     pub(crate) targets: HashMap<String, Mode>,
@@ -79,16 +91,25 @@ impl Interceptor {
             { attr::MCP_TOOL } = tool,
             { attr::GATEWAY_TARGET } = tracing::field::Empty,
             { attr::GATEWAY_MODE } = tracing::field::Empty,
+            { attr::TASK_ID } = tracing::field::Empty,
+            { attr::SESSION_ID } = tracing::field::Empty,
             { attr::USER_ID } = tracing::field::Empty,
             { attr::TOKEN_FINGERPRINT } = tracing::field::Empty,
             { attr::ERROR_KIND } = tracing::field::Empty,
+            { attr::ERROR_DETAIL } = tracing::field::Empty,
         );
         let result = self.decide(&input, &span).instrument(span.clone()).await;
         match result {
             Ok(output) => output,
             Err(refusal) => {
                 span.record(attr::ERROR_KIND, refusal.kind());
-                tracing::warn!(parent: &span, "gateway request refused: {refusal}");
+                match refusal.detail() {
+                    Some(detail) => {
+                        span.record(attr::ERROR_DETAIL, detail);
+                        tracing::warn!(parent: &span, "gateway request refused: {refusal} ({detail})");
+                    }
+                    None => tracing::warn!(parent: &span, "gateway request refused: {refusal}"),
+                }
                 InterceptorOutput::refuse(&refusal, request.id())
             }
         }
@@ -119,7 +140,7 @@ impl Interceptor {
         };
         let Some(target) = target else {
             return Ok(InterceptorOutput::forward(
-                self.forwarded_headers(request.headers.as_ref()),
+                self.forwarded_headers(request),
                 request.body.clone(),
             ));
         };
@@ -130,29 +151,75 @@ impl Interceptor {
         })?;
         span.record(attr::GATEWAY_TARGET, target);
         span.record(attr::GATEWAY_MODE, mode.name());
+        let session = attribution::session_id(request);
+        let task_id = attribution::task_id(session.as_deref())?;
+        span.record(attr::TASK_ID, task_id.as_str());
+        span.record(attr::SESSION_ID, session.as_deref());
+        let credential = |user, facts, source, token, expires_at| Credential {
+            task_id: &task_id,
+            session: session.as_deref(),
+            user,
+            agent: &self.workload,
+            target,
+            facts,
+            source,
+            token,
+            expires_at,
+        };
         let token = match mode {
-            Mode::Passthrough { verifier } => {
+            Mode::Passthrough {
+                verifier,
+                issuers,
+                facts,
+            } => {
                 let jwt = self.user_token(request)?;
-                verifier
+                let observed = verifier
                     .verify(jwt)
                     .await
                     .map_err(|reason| token_refusal(&reason, target))?;
+                let user = issuers.as_ref().and_then(|issuers| {
+                    let iss = observed.subject.iss.as_deref()?;
+                    UserId::from_verified_claims(iss, &observed.subject.sub, issuers).ok()
+                });
+                span.record(attr::USER_ID, user.as_ref().map(UserId::as_str));
+                let expires_at = deputy::expiry::jwt_exp(jwt);
+                credential(
+                    user.as_ref(),
+                    facts,
+                    CredentialSource::GatewayPassthrough,
+                    jwt,
+                    expires_at,
+                )
+                .record();
                 jwt.to_owned()
             }
             Mode::Exchange {
                 integration,
                 operation,
             } => {
-                self.exchange(request, integration, *operation, span)
+                self.exchange(request, &task_id, integration, *operation, span)
                     .await?
             }
-            Mode::Broker { broker } => {
-                let ctx = TaskContext::new(task_id(request)?, Trigger::Headless);
-                let (token, _) = broker.service_token(&ctx).await.map_err(|e| {
+            Mode::Broker { broker, facts } => {
+                let ctx = TaskContext::new(task_id.clone(), Trigger::Headless);
+                let (token, expires_at) = broker.service_token(&ctx).await.map_err(|e| {
                     Refusal::upstream(format!(
-                        "the Token Broker could not mint a service token: {e}"
+                        "the Token Broker could not mint a service token for target {target}; see the interceptor's logs for task {task_id}"
                     ))
+                    .with_detail(e.to_string())
                 })?;
+                let expires_at = expires_at
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .ok()
+                    .map(|d| d.as_secs());
+                credential(
+                    None,
+                    facts,
+                    CredentialSource::TokenBroker,
+                    token.expose(),
+                    expires_at,
+                )
+                .record();
                 token.expose().to_owned()
             }
         };
@@ -160,15 +227,12 @@ impl Interceptor {
             attr::TOKEN_FINGERPRINT,
             TokenFingerprint::of(&token).as_str(),
         );
-        let mut headers = self.forwarded_headers(request.headers.as_ref());
+        let mut headers = self.forwarded_headers(request);
         headers.insert("Authorization".into(), format!("Bearer {token}"));
         Ok(InterceptorOutput::forward(headers, request.body.clone()))
     }
 
-    fn user_token<'a>(
-        &self,
-        request: &'a crate::event::GatewayRequest,
-    ) -> Result<&'a str, Refusal> {
+    fn user_token<'a>(&self, request: &'a GatewayRequest) -> Result<&'a str, Refusal> {
         if request.headers.is_none() {
             return Err(Refusal::unauthorized(
                 "the gateway passes no request headers: set passRequestHeaders = true on the interceptor",
@@ -195,7 +259,8 @@ impl Interceptor {
 
     async fn exchange(
         &self,
-        request: &crate::event::GatewayRequest,
+        request: &GatewayRequest,
+        task_id: &TaskId,
         integration: &Integration,
         op: Operation,
         span: &tracing::Span,
@@ -212,7 +277,7 @@ impl Interceptor {
                 other => Refusal::forbidden(other.to_string()),
             })?;
         span.record(attr::USER_ID, jwt.user().as_str());
-        let task = Task::interactive(task_id(request)?, jwt);
+        let task = Task::interactive(task_id.clone(), jwt);
         match resolver.resolve_token(&task, integration, op).await {
             Ok(resolved) => Ok(resolved.token.expose().to_owned()),
             Err(
@@ -227,23 +292,23 @@ impl Interceptor {
             Err(e) => Err(Refusal::upstream(format!(
                 "on-behalf-of exchange failed ({})",
                 e.kind()
-            ))),
+            ))
+            .with_detail(e.to_string())),
         }
     }
 
-    /// The incoming headers minus the user-token header and any `Authorization`.
+    /// The allow-listed incoming headers, without any whose value carries the user's token
+    /// or the gateway's own bearer token.
     fn forwarded_headers(
         &self,
-        headers: Option<&BTreeMap<String, String>>,
-    ) -> BTreeMap<String, String> {
-        headers
-            .into_iter()
-            .flatten()
-            .filter(|(k, _)| {
-                !k.eq_ignore_ascii_case(&self.header) && !k.eq_ignore_ascii_case("authorization")
-            })
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
+        request: &GatewayRequest,
+    ) -> std::collections::BTreeMap<String, String> {
+        let secrets = [
+            request.header(&self.header).map(headers::bearer_value),
+            request.header("authorization").map(headers::bearer_value),
+        ];
+        let secrets: Vec<&str> = secrets.into_iter().flatten().collect();
+        self.forward.select(request.headers.as_ref(), &secrets)
     }
 }
 
@@ -265,16 +330,4 @@ fn token_refusal(reason: &str, target: &str) -> Refusal {
 
 fn first_words(reason: &str) -> String {
     reason.chars().take(120).collect()
-}
-
-/// A task id for the span and STS session: the JSON-RPC id when it is usable.
-fn task_id(request: &crate::event::GatewayRequest) -> Result<TaskId, Refusal> {
-    let candidate = match request.id() {
-        Value::String(s) => format!("mcp-{s}"),
-        Value::Number(n) => format!("mcp-{n}"),
-        _ => "mcp".to_owned(),
-    };
-    TaskId::new(&candidate)
-        .or_else(|_| TaskId::new("mcp"))
-        .map_err(|e| Refusal::bad_request(e.to_string()))
 }

@@ -11,6 +11,8 @@ use deputy_core::policy::{AssumeRole, PolicyTable};
 use deputy_core::{Integration, IssuerMap, Operation};
 
 use crate::config::{GatewayConfig, InboundConfig, TargetConfig};
+use crate::interceptor::credential::AuditFacts;
+use crate::interceptor::headers::ForwardHeaders;
 use crate::interceptor::{Inbound, Interceptor, Mode};
 
 /// Why the interceptor could not be built from its configuration.
@@ -24,14 +26,21 @@ pub enum SetupError {
 impl Interceptor {
     /// Builds the interceptor: verifiers, the resolver for exchanges, brokers.
     pub async fn from_config(config: GatewayConfig) -> Result<Self, SetupError> {
-        let region = config
-            .region
-            .clone()
-            .unwrap_or_else(|| "us-east-1".to_owned());
+        // No region here means the default chain's (`AWS_REGION` in Lambda): the vault, STS
+        // and Secrets Manager of the region the function runs in.
+        let region = config.region.clone();
         let skew = std::time::Duration::from_secs(config.clock_skew_seconds);
         let aws = |endpoint: Option<String>| {
             let region = region.clone();
-            async move { deputy::aws::sdk_config(endpoint.as_deref(), Some(&region)).await }
+            async move {
+                let sdk = deputy::aws::sdk_config(endpoint.as_deref(), region.as_deref()).await;
+                match sdk.region() {
+                    Some(_) => Ok(sdk),
+                    None => Err(SetupError::Config(
+                        "no AWS region: set AWS_REGION (Lambda sets it) or region in the configuration".into(),
+                    )),
+                }
+            }
         };
         let needs_vault = config
             .targets
@@ -49,7 +58,7 @@ impl Interceptor {
                 }
                 None => PolicyTable::built_in().map_err(|e| SetupError::Config(e.to_string()))?,
             };
-            let sdk = aws(config.vault_endpoint.clone()).await;
+            let sdk = aws(config.vault_endpoint.clone()).await?;
             let mut builder = Resolver::builder()
                 .workload(&config.workload)
                 .vault(TokenVault::connect(&sdk, &CallPolicy::default()));
@@ -132,11 +141,16 @@ impl Interceptor {
                     issuer,
                     jwks_uri,
                     audience,
+                    idp_prefix,
+                    integration,
+                    operation,
                     ..
                 } => Mode::Passthrough {
+                    issuers: passthrough_issuers(&issuer, idp_prefix.as_deref(), &inbound)?,
                     verifier: Box::new(
                         TokenVerifier::new(issuer, jwks_uri, [audience]).leeway(skew),
                     ),
+                    facts: audit_facts(&name, integration.as_deref(), &operation)?,
                 },
                 TargetConfig::Exchange {
                     integration,
@@ -156,9 +170,12 @@ impl Interceptor {
                     external_id,
                     token_endpoint,
                     scopes,
+                    integration,
+                    operation,
                     ..
                 } => {
-                    let reader = SecretReader::new(aws(config.secrets_endpoint.clone()).await);
+                    let facts = audit_facts(&name, integration.as_deref(), &operation)?;
+                    let reader = SecretReader::new(aws(config.secrets_endpoint.clone()).await?);
                     let assume_role = role_arn.map(|role_arn| AssumeRole {
                         role_arn,
                         external_id,
@@ -173,6 +190,7 @@ impl Interceptor {
                                 scopes,
                             },
                         )),
+                        facts,
                     }
                 }
             };
@@ -189,7 +207,10 @@ impl Interceptor {
                 "default_target {default} is not a configured target"
             )));
         }
+        let forward = ForwardHeaders::new(&config.forward_headers, &config.user_token_header)?;
         Ok(Interceptor {
+            workload: config.workload,
+            forward,
             header: config.user_token_header,
             max_token_bytes: config.max_token_bytes,
             default_target: config.default_target,
@@ -197,5 +218,46 @@ impl Interceptor {
             inbound,
             resolver,
         })
+    }
+}
+
+/// The integration and operation audit records name for a passthrough or broker target.
+fn audit_facts(
+    target: &str,
+    integration: Option<&str>,
+    operation: &str,
+) -> Result<AuditFacts, SetupError> {
+    let integration = integration.unwrap_or(target);
+    Ok(AuditFacts {
+        integration: integration.parse().map_err(|e| {
+            SetupError::Config(format!(
+                "target {target}: {e}; set integration = \"<name>\" on the target"
+            ))
+        })?,
+        operation: operation
+            .parse()
+            .map_err(|e| SetupError::Config(format!("target {target}: {e}")))?,
+    })
+}
+
+/// How a passthrough target's user ids are built: its own `idp_prefix`, else `[inbound]`'s
+/// when it names the same issuer, else none (records then name no user).
+fn passthrough_issuers(
+    issuer: &str,
+    idp_prefix: Option<&str>,
+    inbound: &Option<Inbound>,
+) -> Result<Option<IssuerMap>, SetupError> {
+    match idp_prefix {
+        Some(prefix) => {
+            let mut issuers = IssuerMap::new();
+            issuers
+                .insert(issuer, prefix)
+                .map_err(|e| SetupError::Config(e.to_string()))?;
+            Ok(Some(issuers))
+        }
+        None => Ok(inbound
+            .as_ref()
+            .filter(|inbound| inbound.issuers.prefix_for(issuer).is_some())
+            .map(|inbound| inbound.issuers.clone())),
     }
 }

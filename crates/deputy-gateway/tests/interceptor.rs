@@ -60,12 +60,12 @@ async fn passthrough_forwards_only_a_token_issued_for_the_target() {
     let out = interceptor
         .handle_value(support::event(
             Some("docs___search"),
-            Some(json!({"X-Custom-UserToken": jwt, "X-Trace": "t1"})),
+            Some(json!({"X-Custom-UserToken": jwt, "traceparent": "t1"})),
         ))
         .await;
     let (headers, body) = forwarded(&out);
     assert_eq!(headers["Authorization"], format!("Bearer {jwt}"));
-    assert_eq!(headers["X-Trace"], "t1");
+    assert_eq!(headers["traceparent"], "t1");
     assert!(
         !headers
             .keys()

@@ -1,6 +1,8 @@
 //! Shared set-up: the local vault (dev IdP), moto with a central broker secret, a config.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
+pub mod lambda;
+
 use deputy_gateway::Interceptor;
 use deputy_gateway::config::GatewayConfig;
 use deputy_tests::moto::Moto;
@@ -100,4 +102,37 @@ pub fn event(tool: Option<&str>, headers: Option<Value>) -> Value {
         request["headers"] = headers;
     }
     json!({"interceptorInputVersion": "1.0", "mcp": {"rawGatewayRequest": {"body": body.to_string()}, "gatewayRequest": request}})
+}
+
+/// Creates a secret in `region` in the account of `role_arn`, as that role (moto keeps
+/// Secrets Manager per region).
+pub async fn put_secret_in(moto: &Moto, region: &str, role_arn: &str, name: &str, value: &str) {
+    let sts = aws_sdk_sts::Client::new(&moto.sdk().await);
+    let out = sts
+        .assume_role()
+        .role_arn(role_arn)
+        .role_session_name("setup")
+        .send()
+        .await
+        .unwrap();
+    let c = out.credentials().unwrap();
+    let creds = aws_sdk_secretsmanager::config::Credentials::new(
+        c.access_key_id(),
+        c.secret_access_key(),
+        Some(c.session_token().to_owned()),
+        None,
+        "setup",
+    );
+    let config = aws_sdk_secretsmanager::config::Builder::from(&moto.sdk_with(creds).await)
+        .region(aws_sdk_secretsmanager::config::Region::new(
+            region.to_owned(),
+        ))
+        .build();
+    aws_sdk_secretsmanager::Client::from_conf(config)
+        .create_secret()
+        .name(name)
+        .secret_string(value)
+        .send()
+        .await
+        .unwrap();
 }

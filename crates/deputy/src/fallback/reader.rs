@@ -259,7 +259,8 @@ fn session_name(task: &TaskContext) -> String {
     name
 }
 
-/// Session tags `task_id`, `user_id`, `repo`: values cut to 256 characters, empty ones omitted.
+/// Session tags `task_id`, `user_id`, `repo`: values in STS's tag alphabet (see
+/// [`tag_value`]), empty ones omitted.
 fn session_tags(task: &TaskContext) -> Vec<(&'static str, String)> {
     let values = [
         (deputy_core::attr::TASK_ID, Some(task.task_id.to_string())),
@@ -274,11 +275,29 @@ fn session_tags(task: &TaskContext) -> Vec<(&'static str, String)> {
     ];
     values
         .into_iter()
-        .filter_map(|(k, v)| {
-            v.filter(|v| !v.is_empty())
-                .map(|v| (k, v.chars().take(256).collect()))
-        })
+        .filter_map(|(k, v)| v.filter(|v| !v.is_empty()).map(|v| (k, tag_value(&v))))
         .collect()
+}
+
+/// A session tag value STS accepts (`[\p{L}\p{Z}\p{N}_.:/=+\-@]*`, at most 256 characters):
+/// ASCII letters, digits and `_.:/+-@` are kept, every other byte (and `=` itself) becomes
+/// `=` and two hex digits, so `okta+auth0|123` is `okta+auth0=7C123` and distinct ids stay
+/// distinct. Cut at 256 characters, never inside an escape.
+fn tag_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len().min(256));
+    for byte in value.bytes() {
+        let kept = byte.is_ascii_alphanumeric() || b"_.:/+-@".contains(&byte);
+        let width = if kept { 1 } else { 3 };
+        if out.len() + width > 256 {
+            break;
+        }
+        if kept {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("={byte:02X}"));
+        }
+    }
+    out
 }
 
 fn error_parts<E: aws_sdk_secretsmanager::error::ProvideErrorMetadata, R>(
@@ -466,6 +485,46 @@ mod tests {
         assert_eq!(
             tags.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
             ["task_id", "user_id"]
+        );
+    }
+
+    /// STS's tag value alphabet, ASCII part (`[\p{L}\p{Z}\p{N}_.:/=+\-@]*`), and its length.
+    fn sts_accepts_tag_value(value: &str) -> bool {
+        value.len() <= 256
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b" _.:/=+-@".contains(&b))
+    }
+
+    #[test]
+    fn session_tags_fit_sts_for_user_ids_with_any_printable_character() {
+        let user = |sub: &str| deputy_core::UserId::from_parts("auth0", sub).unwrap();
+        let tags_for = |sub: &str| {
+            session_tags(&TaskContext::new(
+                deputy_core::TaskId::new("gw-1").unwrap(),
+                deputy_core::Trigger::Interactive { user: user(sub) },
+            ))
+        };
+        let long = format!("auth0|{}", "|".repeat(110));
+        for sub in ["auth0|123", "a=b", "{\"x\"}#%&*", long.as_str()] {
+            let tags = tags_for(sub);
+            let (_, value) = tags.iter().find(|(k, _)| *k == "user_id").unwrap();
+            assert!(sts_accepts_tag_value(value), "{value:?}");
+        }
+        let (_, auth0) = tags_for("auth0|123").into_iter().nth(1).unwrap();
+        assert_eq!(auth0, "auth0+auth0=7C123");
+        let (_, other) = tags_for("auth0=7C123").into_iter().nth(1).unwrap();
+        assert_ne!(auth0, other, "escaping keeps distinct ids distinct");
+        let name = session_name(&TaskContext::new(
+            deputy_core::TaskId::new("gw-0123:abc").unwrap(),
+            deputy_core::Trigger::Headless,
+        ));
+        assert!(
+            (2..=64).contains(&name.len())
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@-".contains(&b)),
+            "{name}"
         );
     }
 }
