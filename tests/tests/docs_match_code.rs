@@ -44,3 +44,73 @@ fn readme_example_is_the_compiled_example() {
         "README's agent example drifted from crates/deputy/examples/agent.rs"
     );
 }
+
+/// Every file and test function the threat table in `docs/security.md` names as a proof
+/// exists in the workspace (and so runs under the README's test command).
+#[test]
+fn every_proof_the_threat_table_names_exists() {
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    let doc = std::fs::read_to_string(root.join("docs/security.md")).unwrap();
+    let mut sources = Vec::new();
+    for dir in ["crates", "tests", "spikes"] {
+        collect_rust_files(&root.join(dir), &mut sources);
+    }
+    let texts: Vec<(String, String)> = sources
+        .iter()
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read_to_string(p).unwrap())
+        })
+        .collect();
+    let table = doc
+        .lines()
+        .skip_while(|l| !l.starts_with("| threat |"))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'));
+    let mut checked = 0;
+    for row in table {
+        let proof = row.trim_end_matches('|').rsplit('|').next().unwrap();
+        for quoted in proof.split('`').skip(1).step_by(2) {
+            for part in quoted.split("::") {
+                let part = part.trim();
+                if let Some(file) = part
+                    .strip_suffix(".rs")
+                    .map(|_| part.rsplit('/').next().unwrap())
+                {
+                    assert!(
+                        texts.iter().any(|(name, _)| name == file),
+                        "docs/security.md names {file}, which does not exist"
+                    );
+                    checked += 1;
+                } else if part.len() > 12
+                    && part.matches('_').count() >= 2
+                    && part
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                {
+                    let needle = format!("fn {part}(");
+                    assert!(
+                        texts.iter().any(|(_, text)| text.contains(&needle)),
+                        "docs/security.md names the test {part}, which does not exist"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 30, "the threat table names {checked} proofs");
+}
+
+fn collect_rust_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() && !path.ends_with("target") {
+            collect_rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
