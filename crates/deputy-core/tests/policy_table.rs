@@ -651,3 +651,62 @@ fn every_write_capable_token_needs_repository_authorization() {
         PolicyTable::from_toml("p.toml", &text).unwrap_or_else(|e| panic!("{body}: {e}"));
     }
 }
+
+#[test]
+fn webhook_write_back_needs_fresh_consent() {
+    let table = built_in();
+    for integration in [
+        Integration::Github,
+        Integration::Linear,
+        Integration::Jira,
+        Integration::Slack,
+    ] {
+        let d = table.decide_cell(&integration, Webhook, Write).unwrap();
+        assert_eq!(
+            (d.consent, d.consent_max_age),
+            (
+                Consent::FailClosed,
+                Some(std::time::Duration::from_secs(600))
+            ),
+            "{integration}"
+        );
+        let interactive = table.decide_cell(&integration, Interactive, Write);
+        if let Ok(d) = interactive {
+            assert_eq!(
+                d.consent_max_age, None,
+                "{integration}: interactive consent is reused"
+            );
+        }
+    }
+    let json = serde_json::to_value(
+        table
+            .decide_cell(&Integration::Github, Webhook, Write)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(json["consent_max_age_secs"], 600);
+
+    let rule = |body: &str| {
+        with_catch_all(&format!(
+            "[[rule]]\nid = \"r\"\nintegrations = [\"pagerduty\"]\noperations = [\"*\"]\n{body}"
+        ))
+    };
+    for (body, expected) in [
+        (
+            "triggers = [\"*\"]\nflow = \"m2m\"\nprovider = \"p\"\nconsent_max_age_secs = 600\n",
+            "consent_max_age_secs (fresh consent) applies only to flow = \"user_federation\"",
+        ),
+        (
+            "triggers = [\"webhook\"]\nflow = \"user_federation\"\nprovider = \"p\"\nconsent = \"fail_closed\"\nconsent_max_age_secs = 5\n",
+            "consent_max_age_secs = 5 must be between 60 and 86400 seconds",
+        ),
+    ] {
+        let found = problems(&rule(body));
+        assert!(
+            found
+                .iter()
+                .any(|(line, m)| m.contains(expected) && *line == Some(9)),
+            "{expected}: {found:#?}"
+        );
+    }
+}

@@ -11,6 +11,7 @@ mod checks;
 mod decision;
 mod error;
 mod fallback;
+mod fresh_consent;
 mod render;
 mod rule;
 mod schema;

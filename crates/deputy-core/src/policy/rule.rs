@@ -7,6 +7,7 @@ use crate::{Integration, Operation, TriggerKind};
 
 use super::decision::{Consent, Decision};
 use super::error::Problem;
+use super::fresh_consent::compile_consent_max_age;
 use super::schema::{ConsentName, FlowName, RuleEntry};
 
 /// Which values of one dimension a rule matches.
@@ -210,6 +211,7 @@ pub(crate) fn compile_rule(
         }
         (None, false) => Consent::NotApplicable,
     };
+    let consent_max_age = compile_consent_max_age(&id, &entry, &mut problem);
     let provider = compile_provider(&id, &entry, environment, &mut problem);
     let (backup_provider, provider_pool) =
         compile_api_key_extras(&id, &entry, environment, &mut problem);
@@ -251,6 +253,7 @@ pub(crate) fn compile_rule(
             audiences: entry.audiences,
             resources: entry.resources,
             consent,
+            consent_max_age,
             secrets_manager_fallback: entry.secrets_manager_fallback,
             repo_authorization: entry.repo_authorization,
             backup_provider,

@@ -241,7 +241,11 @@ impl Resolver {
             workload: &self.inner.workload,
             user,
             provider: decision.provider.as_deref().unwrap_or("-"),
-            flow: decision.flow.name(),
+            // A fresh-consent token never serves a rule that reuses older consents.
+            flow: match decision.consent_max_age {
+                Some(_) => "user_federation+fresh_consent",
+                None => decision.flow.name(),
+            },
             scopes: &decision.scopes,
             audiences: &decision.audiences,
             resources: &decision.resources,
