@@ -710,3 +710,60 @@ fn webhook_write_back_needs_fresh_consent() {
         );
     }
 }
+
+#[test]
+fn the_fallback_never_replaces_a_users_token_unless_the_table_says_so() {
+    let rule = |body: &str| {
+        with_catch_all(&format!(
+            "[[rule]]\nid = \"r\"\nintegrations = [\"pagerduty\"]\noperations = [\"*\"]\nsecrets_manager_fallback = true\n{body}[fallback.pagerduty]\nsecret_id = \"pd\"\nshape = \"raw\"\n"
+        ))
+    };
+    let interactive = "triggers = [\"interactive\"]\nflow = \"user_federation\"\nprovider = \"p\"\nconsent = \"prompt\"\n[[rule]]\nid = \"rest\"\nintegrations = [\"pagerduty\"]\ntriggers = [\"webhook\", \"headless\"]\noperations = [\"*\"]\nflow = \"m2m\"\nprovider = \"p-service\"\n";
+    for (body, expected) in [
+        (
+            "triggers = [\"interactive\"]\nflow = \"on_behalf_of\"\nprovider = \"p\"\n",
+            "cannot allow the Secrets Manager fallback: an on-behalf-of token carries the user's identity",
+        ),
+        (
+            "triggers = [\"webhook\"]\nflow = \"user_federation\"\nprovider = \"p\"\nconsent = \"fail_closed\"\nfallback_replaces_user = true\n",
+            "cannot allow the Secrets Manager fallback: a fail-closed rule serves the user's own token or nothing",
+        ),
+        (
+            "triggers = [\"interactive\"]\nflow = \"user_federation\"\nprovider = \"p\"\nconsent = \"prompt\"\nconsent_max_age_secs = 600\nfallback_replaces_user = true\n",
+            "cannot allow the Secrets Manager fallback: a fresh-consent rule",
+        ),
+        (
+            interactive,
+            "would replace the user's own token with the shared secret; set fallback_replaces_user = true",
+        ),
+        (
+            "triggers = [\"*\"]\nflow = \"m2m\"\nprovider = \"p\"\nfallback_replaces_user = true\n",
+            "fallback_replaces_user applies only to a flow = \"user_federation\" rule",
+        ),
+    ] {
+        let found = problems(&rule(body));
+        assert!(
+            found
+                .iter()
+                .any(|(line, m)| m.contains(expected) && *line == Some(9)),
+            "{expected}: {found:#?}"
+        );
+    }
+    // Said explicitly, a plain user-federation rule may fall back; a service rule needs nothing.
+    let accepted = rule(&interactive.replacen(
+        "consent = \"prompt\"\n",
+        "consent = \"prompt\"\nfallback_replaces_user = true\n",
+        1,
+    ));
+    let table = PolicyTable::from_toml("p.toml", &accepted).unwrap();
+    let d = table
+        .decide_cell(&"pagerduty".parse().unwrap(), Interactive, Read)
+        .unwrap();
+    assert!(d.secrets_manager_fallback && d.fallback_replaces_user);
+    assert!(
+        !built_in()
+            .rules()
+            .iter()
+            .any(|r| r.decision.fallback_replaces_user)
+    );
+}

@@ -30,7 +30,7 @@ fn policy(github_fallback: &str) -> PolicyTable {
         )
         .replace(
             "id = \"linear-interactive\"",
-            "id = \"linear-interactive\"\nsecrets_manager_fallback = true",
+            "id = \"linear-interactive\"\nsecrets_manager_fallback = true\nfallback_replaces_user = true",
         );
     let text = format!(
         "{text}\n[fallback.github]\n{github_fallback}\n[fallback.linear]\nsecret_id = \"bgagent-linear-oauth-acme\"\nshape = \"json\"\nexpires_field = \"expires_at\"\n"

@@ -51,6 +51,11 @@ pub struct Decision {
     pub consent_max_age: Option<Duration>,
     /// Whether the Secrets Manager fallback may serve this when the vault is unavailable.
     pub secrets_manager_fallback: bool,
+    /// The fallback would replace a user's own token with the shared secret, and the table
+    /// accepts that explicitly (`fallback_replaces_user = true`, plain user federation only);
+    /// every such issuance says so in its fallback reason.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub fallback_replaces_user: bool,
     /// Whether a `RepoAuthorizer` must allow the write before a credential is issued.
     pub repo_authorization: bool,
     /// API keys: the provider to use once the primary key is reported invalid after a rotation.

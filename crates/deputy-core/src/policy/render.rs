@@ -64,7 +64,10 @@ impl PolicyTable {
                     d.scopes.join(" ")
                 },
                 consent_text(d),
-                yes_no(d.secrets_manager_fallback),
+                match (d.secrets_manager_fallback, d.fallback_replaces_user) {
+                    (true, true) => "yes (replaces the user)",
+                    (fallback, _) => yes_no(fallback),
+                },
                 yes_no(d.repo_authorization),
                 rule.summary.as_deref().unwrap_or(""),
             );

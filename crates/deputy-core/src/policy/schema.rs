@@ -55,6 +55,8 @@ pub(crate) struct RuleEntry {
     #[serde(default)]
     pub secrets_manager_fallback: bool,
     #[serde(default)]
+    pub fallback_replaces_user: bool,
+    #[serde(default)]
     pub repo_authorization: bool,
     #[serde(default)]
     pub actor_token: Option<crate::flow::ActorToken>,
