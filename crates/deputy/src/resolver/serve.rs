@@ -95,7 +95,8 @@ impl Resolver {
     }
 
     /// A cache miss: one fetch per key however many callers wait, the fallback when the vault
-    /// fails, and the no-downgrade latch when it serves.
+    /// fails (throttling the fallback would serve is fetched again first, see
+    /// `SecretsManagerFallback::throttle_wait`), and the no-downgrade latch when it serves.
     async fn resolve_miss(
         &self,
         task: &Task,
