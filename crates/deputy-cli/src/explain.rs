@@ -114,6 +114,13 @@ fn describe(out: &mut String, d: &Decision) {
         Consent::NotApplicable => "not applicable",
     };
     let _ = writeln!(out, "  consent           {consent}");
+    if let Some(age) = d.consent_max_age {
+        let _ = writeln!(
+            out,
+            "  fresh consent     at most {} s old: a new consent is forced (forceAuthentication), never the vault's stored token",
+            age.as_secs()
+        );
+    }
     let _ = writeln!(
         out,
         "  SM fallback       {}",

@@ -157,7 +157,7 @@ fn explain_text_shows_decision_and_trail() {
     assert!(text.contains("inactive github-app-write (line "), "{text}");
     assert!(
         text.contains(
-            "skip     github-interactive-write (line 25): trigger webhook not in [interactive]"
+            "skip     github-interactive-write (line 26): trigger webhook not in [interactive]"
         ),
         "{text}"
     );
@@ -282,4 +282,31 @@ fn custom_integration_without_a_rule_and_bad_arguments() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn policy_check_refuses_a_write_capable_read_naming_the_line() {
+    let path = temp_file(
+        "write-capable-read.toml",
+        "version = 1\n[[rule]]\nid = \"rest\"\nintegrations = [\"linear\", \"jira\", \"slack\", \"aws-native\"]\ntriggers = [\"*\"]\noperations = [\"*\"]\nflow = \"deny\"\nreason = \"x\"\n[[rule]]\nid = \"gh-write\"\nintegrations = [\"github\"]\ntriggers = [\"interactive\"]\noperations = [\"write\"]\nflow = \"user_federation\"\nprovider = \"github\"\nscopes = [\"repo\"]\nconsent = \"prompt\"\nrepo_authorization = true\n[[rule]]\nid = \"gh-read\"\nintegrations = [\"github\"]\ntriggers = [\"interactive\"]\noperations = [\"read\"]\nflow = \"user_federation\"\nprovider = \"github\"\nscopes = [\"repo\"]\nconsent = \"prompt\"\n[[rule]]\nid = \"gh-service\"\nintegrations = [\"github\"]\ntriggers = [\"webhook\", \"headless\"]\noperations = [\"*\"]\nflow = \"deny\"\nreason = \"x\"\n",
+    );
+    let out = deputy(&["policy", "check", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "{}:19: rule \"gh-read\": yields a write-capable token for github (scope(s) \"repo\" can write) without repo_authorization = true",
+            path.display()
+        )),
+        "{err}"
+    );
+    let fixed = temp_file(
+        "write-capable-read-fixed.toml",
+        &std::fs::read_to_string(&path).unwrap().replace(
+            "consent = \"prompt\"\n[[rule]]\nid = \"gh-service\"",
+            "consent = \"prompt\"\nrepo_authorization = true\n[[rule]]\nid = \"gh-service\"",
+        ),
+    );
+    let out = deputy(&["policy", "check", fixed.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
 }

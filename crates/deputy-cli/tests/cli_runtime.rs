@@ -113,13 +113,11 @@ fn serve_token_and_resolve_work_across_processes() {
     let out = deputy()
         .args([
             "resolve",
-            "github",
+            "jira",
             "--op",
             "read",
             "--user",
             "alice",
-            "--repo",
-            "o/r",
             "--endpoint",
             &endpoint,
         ])
@@ -129,7 +127,7 @@ fn serve_token_and_resolve_work_across_processes() {
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(
-        stderr.contains("consent required from provider \"github\"")
+        stderr.contains("consent required from provider \"jira\"")
             && stderr.contains("/idp/authorize"),
         "{stderr}"
     );

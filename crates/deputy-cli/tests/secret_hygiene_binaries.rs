@@ -123,13 +123,11 @@ async fn no_binary_output_and_no_byte_of_the_vault_file_holds_a_secret() {
         "resolve consent pending",
         &[
             "resolve",
-            "github",
+            "jira",
             "--op",
             "read",
             "--user",
             "alice",
-            "--repo",
-            "o/r",
             "--endpoint",
             ep,
             "--return-url",
@@ -138,7 +136,7 @@ async fn no_binary_output_and_no_byte_of_the_vault_file_holds_a_secret() {
     )
     .await;
     assert_eq!(out.status.code(), Some(3), "{stderr}");
-    assert!(stderr.contains("consent required from provider \"github\""));
+    assert!(stderr.contains("consent required from provider \"jira\""));
 
     // 3LO to the end: consent in a (scripted) browser, the token stored in the SQLite file.
     let return_url = format!("http://127.0.0.1:{}/deputy/callback", free_port());

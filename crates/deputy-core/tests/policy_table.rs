@@ -560,3 +560,210 @@ fn api_key_rules_take_a_backup_and_a_pool_with_environment_prefixes() {
         "{found:#?}"
     );
 }
+
+/// A table whose GitHub writes use an authorized service account, with the GitHub read rule
+/// under test; returns the text and the read rule's line.
+fn github_read_rule(body: &str) -> (String, usize) {
+    let head = format!(
+        "{HEADER}[[rule]]\nid = \"deny-rest\"\nintegrations = [\"linear\", \"jira\", \"slack\", \"aws-native\"]\ntriggers = [\"*\"]\noperations = [\"*\"]\nflow = \"deny\"\nreason = \"not used here\"\n[[rule]]\nid = \"gh-write\"\nintegrations = [\"github\"]\ntriggers = [\"*\"]\noperations = [\"write\"]\nflow = \"m2m\"\nprovider = \"gh-service\"\nrepo_authorization = true\n"
+    );
+    let line = head.lines().count() + 1;
+    (
+        format!(
+            "{head}[[rule]]\nid = \"gh-read\"\nintegrations = [\"github\"]\ntriggers = [\"*\"]\noperations = [\"read\"]\n{body}"
+        ),
+        line,
+    )
+}
+
+#[test]
+fn every_write_capable_token_needs_repository_authorization() {
+    // The built-in table: every cell whose token can write asks a repository authorizer,
+    // reads included (GitHub's `repo` scope and the service account both write).
+    for app in [false, true] {
+        let table = built_in().with_feature("github-app", app).unwrap();
+        for integration in Integration::BUILT_IN {
+            for trigger in TriggerKind::ALL {
+                for op in Operation::ALL {
+                    let d = table.decide_cell(&integration, trigger, op).unwrap();
+                    if d.token_can_write(&integration) {
+                        assert!(d.repo_authorization, "{integration} {trigger} {op}: {d:?}");
+                    }
+                }
+            }
+        }
+    }
+    let table = built_in();
+    for trigger in TriggerKind::ALL {
+        let read = table
+            .decide_cell(&Integration::Github, trigger, Read)
+            .unwrap();
+        assert!(read.repo_authorization, "github {trigger} read: {read:?}");
+    }
+    let app_read = built_in()
+        .with_feature("github-app", true)
+        .unwrap()
+        .decide_cell(&Integration::Github, Headless, Read)
+        .unwrap();
+    assert!(!app_read.token_can_write(&Integration::Github));
+    assert!(
+        !app_read.repo_authorization,
+        "read-only installation tokens need no authorizer"
+    );
+
+    // Edited tables: each way a read can end up with a token that can write is refused, with
+    // the rule's line.
+    let cases = [
+        (
+            "flow = \"m2m\"\nprovider = \"gh-reader\"\nscopes = [\"read:org\", \"repo\"]\n",
+            "rule \"gh-read\": yields a write-capable token for github (scope(s) \"repo\" can write) without repo_authorization = true",
+        ),
+        (
+            "flow = \"m2m\"\nprovider = \"gh-reader\"\nscopes = [\"write:packages\"]\n",
+            "scope(s) \"write:packages\" can write",
+        ),
+        (
+            "flow = \"github_app\"\npermissions = { contents = \"write\" }\n",
+            "its installation token has a write permission",
+        ),
+        (
+            "flow = \"m2m\"\nprovider = \"gh-service\"\n",
+            "rule \"gh-read\": requests the same github credential as rule \"gh-write\" (line 9), which needs repository authorization",
+        ),
+    ];
+    for (body, expected) in cases {
+        let (text, line) = github_read_rule(body);
+        let found = problems(&text);
+        assert!(
+            found
+                .iter()
+                .any(|(l, m)| *l == Some(line) && m.contains(expected)),
+            "{expected}: {found:#?}"
+        );
+    }
+    // Read-only scopes, its own provider, or repo_authorization: accepted.
+    for body in [
+        "flow = \"m2m\"\nprovider = \"gh-reader\"\nscopes = [\"read:org\", \"read:user\"]\n",
+        "flow = \"m2m\"\nprovider = \"gh-service\"\nrepo_authorization = true\n",
+        "flow = \"github_app\"\npermissions = { contents = \"read\" }\n",
+    ] {
+        let (text, _) = github_read_rule(body);
+        PolicyTable::from_toml("p.toml", &text).unwrap_or_else(|e| panic!("{body}: {e}"));
+    }
+}
+
+#[test]
+fn webhook_write_back_needs_fresh_consent() {
+    let table = built_in();
+    for integration in [
+        Integration::Github,
+        Integration::Linear,
+        Integration::Jira,
+        Integration::Slack,
+    ] {
+        let d = table.decide_cell(&integration, Webhook, Write).unwrap();
+        assert_eq!(
+            (d.consent, d.consent_max_age),
+            (
+                Consent::FailClosed,
+                Some(std::time::Duration::from_secs(600))
+            ),
+            "{integration}"
+        );
+        let interactive = table.decide_cell(&integration, Interactive, Write);
+        if let Ok(d) = interactive {
+            assert_eq!(
+                d.consent_max_age, None,
+                "{integration}: interactive consent is reused"
+            );
+        }
+    }
+    let json = serde_json::to_value(
+        table
+            .decide_cell(&Integration::Github, Webhook, Write)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(json["consent_max_age_secs"], 600);
+
+    let rule = |body: &str| {
+        with_catch_all(&format!(
+            "[[rule]]\nid = \"r\"\nintegrations = [\"pagerduty\"]\noperations = [\"*\"]\n{body}"
+        ))
+    };
+    for (body, expected) in [
+        (
+            "triggers = [\"*\"]\nflow = \"m2m\"\nprovider = \"p\"\nconsent_max_age_secs = 600\n",
+            "consent_max_age_secs (fresh consent) applies only to flow = \"user_federation\"",
+        ),
+        (
+            "triggers = [\"webhook\"]\nflow = \"user_federation\"\nprovider = \"p\"\nconsent = \"fail_closed\"\nconsent_max_age_secs = 5\n",
+            "consent_max_age_secs = 5 must be between 60 and 86400 seconds",
+        ),
+    ] {
+        let found = problems(&rule(body));
+        assert!(
+            found
+                .iter()
+                .any(|(line, m)| m.contains(expected) && *line == Some(9)),
+            "{expected}: {found:#?}"
+        );
+    }
+}
+
+#[test]
+fn the_fallback_never_replaces_a_users_token_unless_the_table_says_so() {
+    let rule = |body: &str| {
+        with_catch_all(&format!(
+            "[[rule]]\nid = \"r\"\nintegrations = [\"pagerduty\"]\noperations = [\"*\"]\nsecrets_manager_fallback = true\n{body}[fallback.pagerduty]\nsecret_id = \"pd\"\nshape = \"raw\"\n"
+        ))
+    };
+    let interactive = "triggers = [\"interactive\"]\nflow = \"user_federation\"\nprovider = \"p\"\nconsent = \"prompt\"\n[[rule]]\nid = \"rest\"\nintegrations = [\"pagerduty\"]\ntriggers = [\"webhook\", \"headless\"]\noperations = [\"*\"]\nflow = \"m2m\"\nprovider = \"p-service\"\n";
+    for (body, expected) in [
+        (
+            "triggers = [\"interactive\"]\nflow = \"on_behalf_of\"\nprovider = \"p\"\n",
+            "cannot allow the Secrets Manager fallback: an on-behalf-of token carries the user's identity",
+        ),
+        (
+            "triggers = [\"webhook\"]\nflow = \"user_federation\"\nprovider = \"p\"\nconsent = \"fail_closed\"\nfallback_replaces_user = true\n",
+            "cannot allow the Secrets Manager fallback: a fail-closed rule serves the user's own token or nothing",
+        ),
+        (
+            "triggers = [\"interactive\"]\nflow = \"user_federation\"\nprovider = \"p\"\nconsent = \"prompt\"\nconsent_max_age_secs = 600\nfallback_replaces_user = true\n",
+            "cannot allow the Secrets Manager fallback: a fresh-consent rule",
+        ),
+        (
+            interactive,
+            "would replace the user's own token with the shared secret; set fallback_replaces_user = true",
+        ),
+        (
+            "triggers = [\"*\"]\nflow = \"m2m\"\nprovider = \"p\"\nfallback_replaces_user = true\n",
+            "fallback_replaces_user applies only to a flow = \"user_federation\" rule",
+        ),
+    ] {
+        let found = problems(&rule(body));
+        assert!(
+            found
+                .iter()
+                .any(|(line, m)| m.contains(expected) && *line == Some(9)),
+            "{expected}: {found:#?}"
+        );
+    }
+    // Said explicitly, a plain user-federation rule may fall back; a service rule needs nothing.
+    let accepted = rule(&interactive.replacen(
+        "consent = \"prompt\"\n",
+        "consent = \"prompt\"\nfallback_replaces_user = true\n",
+        1,
+    ));
+    let table = PolicyTable::from_toml("p.toml", &accepted).unwrap();
+    let d = table
+        .decide_cell(&"pagerduty".parse().unwrap(), Interactive, Read)
+        .unwrap();
+    assert!(d.secrets_manager_fallback && d.fallback_replaces_user);
+    assert!(
+        !built_in()
+            .rules()
+            .iter()
+            .any(|r| r.decision.fallback_replaces_user)
+    );
+}

@@ -49,6 +49,68 @@ pub async fn complete_consent_as_browser(
     user: &str,
     password: &str,
 ) -> Result<ConsentOutcome, VaultError> {
+    let (client, to_callback) = decide(authorization_url, user, password, "allow").await?;
+    let callback = location(&to_callback)?;
+    let to_return = client
+        .get(callback)
+        .send()
+        .await
+        .map_err(|e| fail(e.to_string()))?;
+    if to_return.status().is_client_error() {
+        let body = to_return.text().await.unwrap_or_default();
+        return Err(fail(format!("the vault callback refused the code: {body}")));
+    }
+    let return_url = location(&to_return)?;
+    let session_id = return_url
+        .query_pairs()
+        .find(|(k, _)| k == "session_id")
+        .map(|(_, v)| v.into_owned())
+        .ok_or_else(|| fail("the return URL has no session_id"))?;
+    Ok(ConsentOutcome {
+        return_url: return_url.to_string(),
+        session_id,
+    })
+}
+
+/// Like [`complete_consent_as_browser`], but the user presses *Deny*: the IdP sends the browser
+/// back to the vault's callback with `error=access_denied`, and the vault marks the session
+/// `FAILED`. Returns the vault callback's message.
+///
+/// ```no_run
+/// # async fn run(url: &str) {
+/// let said = deputy_vault_local::deny_consent_as_browser(url, "alice", "alice").await.unwrap();
+/// assert!(said.contains("did not grant access"));
+/// # }
+/// ```
+pub async fn deny_consent_as_browser(
+    authorization_url: &str,
+    user: &str,
+    password: &str,
+) -> Result<String, VaultError> {
+    let (client, to_callback) = decide(authorization_url, user, password, "deny").await?;
+    let callback = location(&to_callback)?;
+    let answer = client
+        .get(callback)
+        .send()
+        .await
+        .map_err(|e| fail(e.to_string()))?;
+    if !answer.status().is_client_error() {
+        return Err(fail(format!(
+            "the vault callback accepted a denied consent (HTTP {})",
+            answer.status()
+        )));
+    }
+    answer.text().await.map_err(|e| fail(e.to_string()))
+}
+
+/// Signs in on the authorization page and answers the consent form with `decision`; returns
+/// the client and the IdP's redirect towards the vault's callback.
+async fn decide(
+    authorization_url: &str,
+    user: &str,
+    password: &str,
+    decision: &str,
+) -> Result<(reqwest::Client, reqwest::Response), VaultError> {
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -88,28 +150,9 @@ pub async fn complete_consent_as_browser(
     let consent_url = page_url.join("consent").map_err(|e| fail(e.to_string()))?;
     let to_callback = client
         .post(consent_url)
-        .form(&[("request_id", request_id.as_str()), ("decision", "allow")])
+        .form(&[("request_id", request_id.as_str()), ("decision", decision)])
         .send()
         .await
         .map_err(|e| fail(e.to_string()))?;
-    let callback = location(&to_callback)?;
-    let to_return = client
-        .get(callback)
-        .send()
-        .await
-        .map_err(|e| fail(e.to_string()))?;
-    if to_return.status().is_client_error() {
-        let body = to_return.text().await.unwrap_or_default();
-        return Err(fail(format!("the vault callback refused the code: {body}")));
-    }
-    let return_url = location(&to_return)?;
-    let session_id = return_url
-        .query_pairs()
-        .find(|(k, _)| k == "session_id")
-        .map(|(_, v)| v.into_owned())
-        .ok_or_else(|| fail("the return URL has no session_id"))?;
-    Ok(ConsentOutcome {
-        return_url: return_url.to_string(),
-        session_id,
-    })
+    Ok((client, to_callback))
 }

@@ -34,7 +34,7 @@ pub mod state;
 pub mod store;
 pub mod validate;
 
-pub use browser::{ConsentOutcome, complete_consent_as_browser};
+pub use browser::{ConsentOutcome, complete_consent_as_browser, deny_consent_as_browser};
 pub use config::VaultConfig;
 pub use dev_client::fetch_user_token;
 pub use error::VaultError;

@@ -30,7 +30,7 @@ fn policy(github_fallback: &str) -> PolicyTable {
         )
         .replace(
             "id = \"linear-interactive\"",
-            "id = \"linear-interactive\"\nsecrets_manager_fallback = true",
+            "id = \"linear-interactive\"\nsecrets_manager_fallback = true\nfallback_replaces_user = true",
         );
     let text = format!(
         "{text}\n[fallback.github]\n{github_fallback}\n[fallback.linear]\nsecret_id = \"bgagent-linear-oauth-acme\"\nshape = \"json\"\nexpires_field = \"expires_at\"\n"
@@ -102,7 +102,7 @@ async fn vault_outages_are_served_from_the_shared_secret_loudly() {
     for status in [500, 429] {
         let vault = vault_with(Some(status)).await;
         let fb = fallback(&moto, &latch_path("outage"), true).await;
-        let resolver = common::builder(&vault)
+        let resolver = common::builder_allowing_repos(&vault)
             .policy(policy(raw_github()))
             .fallback(fb.clone())
             .build()
@@ -151,7 +151,7 @@ async fn vault_outages_are_served_from_the_shared_secret_loudly() {
     // The vault is gone altogether (connection refused).
     let vault = vault_with(None).await;
     let fb = fallback(&moto, &latch_path("down"), true).await;
-    let resolver = common::builder(&vault)
+    let resolver = common::builder_allowing_repos(&vault)
         .policy(policy(raw_github()))
         .fallback(fb.clone())
         .build()
@@ -199,7 +199,7 @@ async fn never_for_consent_denials_repo_authorization_or_with_the_flag_off() {
     );
 
     let denied = vault_with(Some(403)).await;
-    let resolver = common::builder(&denied)
+    let resolver = common::builder_allowing_repos(&denied)
         .policy(policy(raw_github()))
         .fallback(fb.clone())
         .build()
@@ -213,7 +213,7 @@ async fn never_for_consent_denials_repo_authorization_or_with_the_flag_off() {
 
     let down = vault_with(Some(500)).await;
     let off = fallback(&moto, &latch_path("off"), false).await;
-    let resolver = common::builder(&down)
+    let resolver = common::builder_allowing_repos(&down)
         .policy(policy(raw_github()))
         .fallback(off.clone())
         .build()
@@ -226,7 +226,7 @@ async fn never_for_consent_denials_repo_authorization_or_with_the_flag_off() {
     assert_eq!(off.issued(), 0);
     // A rule that does not allow the fallback (GitHub webhook write) never uses it.
     let on = fallback(&moto, &latch_path("rule"), true).await;
-    let resolver = common::builder(&down)
+    let resolver = common::builder_allowing_repos(&down)
         .policy(policy(raw_github()))
         .fallback(on.clone())
         .build()
@@ -246,7 +246,7 @@ async fn the_latch_holds_across_restarts_until_an_operator_clears_it() {
     let path = latch_path("latch");
     let repo: RepoRef = "o/r".parse().unwrap();
     let healthy = vault_with(None).await;
-    let resolver = common::builder(&healthy)
+    let resolver = common::builder_allowing_repos(&healthy)
         .policy(policy(raw_github()))
         .fallback(fallback(&moto, &path, true).await)
         .build()
@@ -265,7 +265,7 @@ async fn the_latch_holds_across_restarts_until_an_operator_clears_it() {
     // "Restart" against a vault that is now failing: the latch file is read back.
     let down = vault_with(Some(500)).await;
     let fb = fallback(&moto, &path, true).await;
-    let resolver = common::builder(&down)
+    let resolver = common::builder_allowing_repos(&down)
         .policy(policy(raw_github()))
         .fallback(fb.clone())
         .build()
@@ -302,7 +302,7 @@ async fn malformed_secrets_fail_clearly_without_showing_the_value() {
     )
     .await;
     let down = vault_with(Some(500)).await;
-    let resolver = common::builder(&down)
+    let resolver = common::builder_allowing_repos(&down)
         .policy(policy(raw_github()))
         .fallback(fallback(&moto, &latch_path("bad"), true).await)
         .build()
@@ -351,7 +351,7 @@ async fn central_account_secrets_are_read_through_assume_role() {
     let via_role = format!(
         "secret_id = \"central-github-pat\"\nshape = \"raw\"\nrole_arn = \"{CENTRAL_ROLE}\"\nexternal_id = \"deputy-test\""
     );
-    let resolver = common::builder(&down)
+    let resolver = common::builder_allowing_repos(&down)
         .policy(policy(&via_role))
         .fallback(fallback(&moto, &latch_path("xacct"), true).await)
         .build()
@@ -365,7 +365,7 @@ async fn central_account_secrets_are_read_through_assume_role() {
         "ghp_CentralAccountPat00000000000000000001"
     );
     // Without the role the secret is not in this account.
-    let local = common::builder(&down)
+    let local = common::builder_allowing_repos(&down)
         .policy(policy(
             "secret_id = \"central-github-pat\"\nshape = \"raw\"",
         ))
@@ -457,7 +457,7 @@ async fn an_open_circuit_fails_fast_to_the_fallback_only_where_policy_allows() {
         failure_threshold: 1,
         open_for: Duration::from_secs(60),
     };
-    let resolver = common::builder(&vault)
+    let resolver = common::builder_allowing_repos(&vault)
         .vault(common::client(&vault).with_breaker(breaker))
         .policy(policy(raw_github()))
         .fallback(fb.clone())

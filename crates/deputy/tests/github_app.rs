@@ -313,7 +313,7 @@ async fn without_an_app_the_rule_fails_with_missing_context() {
         "{err}"
     );
     // The 3LO flow stays the default when the feature is off.
-    let plain = common::builder(&s.vault).build().unwrap();
+    let plain = common::builder_allowing_repos(&s.vault).build().unwrap();
     let task = common::interactive(&s.vault, "alice", "t2");
     let err = plain
         .resolve_github_token(&task, Operation::Read, &repo("app"))

@@ -74,7 +74,7 @@ async fn the_exported_resolve_span_matches_the_tracing_span_and_parents_its_vaul
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let vault = common::vault().await;
-    let resolver = common::builder(&vault)
+    let resolver = common::builder_allowing_repos(&vault)
         .policy(api_key_policy())
         .build()
         .unwrap();

@@ -61,7 +61,7 @@ async fn m2m_resolves_then_hits_the_cache() {
 #[tokio::test]
 async fn user_federation_returns_one_consent_then_the_token() {
     let vault = common::vault().await;
-    let resolver = common::builder(&vault).build().unwrap();
+    let resolver = common::builder_allowing_repos(&vault).build().unwrap();
     let task = common::interactive(&vault, "alice", "t-3lo");
     let Err(ResolveError::ConsentRequired(consent, Integration::Github)) = resolver
         .resolve_github_token(&task, Operation::Read, &repo())

@@ -54,7 +54,7 @@ async fn no_secret_reaches_logs_spans_errors_or_debug() {
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let vault = common::vault().await;
-    let resolver = common::builder(&vault)
+    let resolver = common::builder_allowing_repos(&vault)
         .policy(api_key_policy())
         .build()
         .unwrap();

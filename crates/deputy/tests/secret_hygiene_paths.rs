@@ -117,7 +117,7 @@ async fn no_secret_leaks_on_the_app_fallback_webhook_callback_and_runtime_paths(
         DowngradeLatch::open(&latch).await.unwrap(),
         true,
     ));
-    let fallback_resolver = common::builder(&failing)
+    let fallback_resolver = common::builder_allowing_repos(&failing)
         .policy(fallback_policy())
         .fallback(fallback)
         .build()

@@ -10,7 +10,8 @@ use super::decision::{Cell, Consent};
 use super::error::Problem;
 use super::rule::{INTEGRATION_PLACEHOLDER, Rule, is_provider_name};
 
-/// Checks that need the cells a rule covers: flows that need a user, repo authorization, provider names.
+/// Checks that need the cells a rule covers: flows that need a user, provider names (repository
+/// authorization is checked by [`super::write_access`]).
 pub(crate) fn check_rules_against_cells(
     rules: &[Rule],
     integrations: &[Integration],
@@ -40,14 +41,6 @@ pub(crate) fn check_rules_against_cells(
         if d.consent == Consent::Prompt && rule.triggers.matches(&TriggerKind::Webhook) {
             problem(format!(
                 "rule {id:?}: webhook users are only asserted, so consent must be \"fail_closed\" (post the consent link; never wait inside a webhook)"
-            ));
-        }
-        let grants_github_write = !d.is_deny()
-            && rule.integrations.matches(&Integration::Github)
-            && rule.operations.matches(&Operation::Write);
-        if grants_github_write && !d.repo_authorization {
-            problem(format!(
-                "rule {id:?}: GitHub writes need repo_authorization = true (a RepoAuthorizer must allow the repository before a write credential is issued)"
             ));
         }
         if let Some(provider) = &d.provider {

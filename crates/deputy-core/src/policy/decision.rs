@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -38,8 +39,23 @@ pub struct Decision {
     pub resources: Vec<String>,
     /// What to do when consent is missing.
     pub consent: Consent,
+    /// Fresh consent: the user must have consented within this long. Such a decision starts
+    /// every consent with `forceAuthentication = true` (the vault's stored token is never
+    /// reused), and its token is served at most this long after it arrived from the new
+    /// consent (`consent_max_age_secs` in the table).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_secs",
+        rename = "consent_max_age_secs"
+    )]
+    pub consent_max_age: Option<Duration>,
     /// Whether the Secrets Manager fallback may serve this when the vault is unavailable.
     pub secrets_manager_fallback: bool,
+    /// The fallback would replace a user's own token with the shared secret, and the table
+    /// accepts that explicitly (`fallback_replaces_user = true`, plain user federation only);
+    /// every such issuance says so in its fallback reason.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub fallback_replaces_user: bool,
     /// Whether a `RepoAuthorizer` must allow the write before a credential is issued.
     pub repo_authorization: bool,
     /// API keys: the provider to use once the primary key is reported invalid after a rotation.
@@ -48,6 +64,13 @@ pub struct Decision {
     /// API keys: providers to rotate between, round-robin, for rate-limited APIs.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub provider_pool: Vec<String>,
+}
+
+fn serialize_secs<S: serde::Serializer>(age: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match age {
+        Some(age) => s.serialize_u64(age.as_secs()),
+        None => s.serialize_none(),
+    }
 }
 
 impl Decision {

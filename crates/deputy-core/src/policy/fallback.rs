@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::Rule;
 use super::error::{Problem, line_col};
-use super::schema::{FallbackEntry, FallbackShapeName};
+use super::schema::{ConsentName, FallbackEntry, FallbackShapeName, FlowName, RuleEntry};
 use crate::Integration;
 
 /// How the secret's value holds the token.
@@ -119,6 +119,46 @@ pub(crate) fn compile(
         format,
         assume_role,
     })
+}
+
+/// Whether a rule may allow the fallback. A shared secret must never stand in for a user where
+/// the table promised that user's own credential or nothing: not on a deny, an on-behalf-of, a
+/// fail-closed or a fresh-consent rule (a throttling error a caller can provoke would otherwise
+/// swap the user's token for the shared secret). On a plain (prompt) user-federation rule it is
+/// allowed only with `fallback_replaces_user = true`.
+pub(crate) fn check_rule_fallback(id: &str, entry: &RuleEntry, problem: &mut impl FnMut(String)) {
+    if entry.fallback_replaces_user
+        && !(entry.secrets_manager_fallback && entry.flow == FlowName::UserFederation)
+    {
+        problem(format!(
+            "rule {id:?}: fallback_replaces_user applies only to a flow = \"user_federation\" rule with secrets_manager_fallback = true"
+        ));
+    }
+    if !entry.secrets_manager_fallback {
+        return;
+    }
+    let refused = match entry.flow {
+        FlowName::Deny => Some("a deny rule issues no credential"),
+        FlowName::OnBehalfOf => Some(
+            "an on-behalf-of token carries the user's identity, and the shared secret does not",
+        ),
+        FlowName::UserFederation if entry.consent == Some(ConsentName::FailClosed) => Some(
+            "a fail-closed rule serves the user's own token or nothing, never another credential",
+        ),
+        FlowName::UserFederation if entry.consent_max_age_secs.is_some() => {
+            Some("a fresh-consent rule serves only a token the user just consented to")
+        }
+        _ => None,
+    };
+    if let Some(why) = refused {
+        problem(format!(
+            "rule {id:?}: cannot allow the Secrets Manager fallback: {why} (a throttling error a caller can provoke would swap it for the shared secret)"
+        ));
+    } else if entry.flow == FlowName::UserFederation && !entry.fallback_replaces_user {
+        problem(format!(
+            "rule {id:?}: the Secrets Manager fallback would replace the user's own token with the shared secret; set fallback_replaces_user = true if you accept that (each such issuance says so in its audit record), or remove secrets_manager_fallback"
+        ));
+    }
 }
 
 fn is_role_arn(arn: &str) -> bool {

@@ -63,8 +63,11 @@ impl PolicyTable {
                 } else {
                     d.scopes.join(" ")
                 },
-                consent_name(d.consent),
-                yes_no(d.secrets_manager_fallback),
+                consent_text(d),
+                match (d.secrets_manager_fallback, d.fallback_replaces_user) {
+                    (true, true) => "yes (replaces the user)",
+                    (fallback, _) => yes_no(fallback),
+                },
                 yes_no(d.repo_authorization),
                 rule.summary.as_deref().unwrap_or(""),
             );
@@ -111,10 +114,24 @@ fn cell_text(d: &Decision) -> String {
         Consent::Prompt => text.push_str(" prompt"),
         Consent::NotApplicable => {}
     }
+    if d.consent_max_age.is_some() {
+        text.push_str(" fresh-consent");
+    }
     if d.repo_authorization {
         text.push_str(" +repo-auth");
     }
     text
+}
+
+fn consent_text(d: &Decision) -> String {
+    match d.consent_max_age {
+        Some(age) => format!(
+            "{}, fresh (at most {} s old)",
+            consent_name(d.consent),
+            age.as_secs()
+        ),
+        None => consent_name(d.consent).to_owned(),
+    }
 }
 
 fn flow_detail(flow: &Flow) -> String {

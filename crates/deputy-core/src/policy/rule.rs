@@ -7,6 +7,8 @@ use crate::{Integration, Operation, TriggerKind};
 
 use super::decision::{Consent, Decision};
 use super::error::Problem;
+use super::fallback::check_rule_fallback;
+use super::fresh_consent::compile_consent_max_age;
 use super::schema::{ConsentName, FlowName, RuleEntry};
 
 /// Which values of one dimension a rule matches.
@@ -210,14 +212,11 @@ pub(crate) fn compile_rule(
         }
         (None, false) => Consent::NotApplicable,
     };
+    let consent_max_age = compile_consent_max_age(&id, &entry, &mut problem);
     let provider = compile_provider(&id, &entry, environment, &mut problem);
     let (backup_provider, provider_pool) =
         compile_api_key_extras(&id, &entry, environment, &mut problem);
-    if is(FlowName::Deny) && entry.secrets_manager_fallback {
-        problem(format!(
-            "rule {id:?}: a deny rule cannot allow the Secrets Manager fallback"
-        ));
-    }
+    check_rule_fallback(&id, &entry, &mut problem);
     if is(FlowName::ApiKey)
         && !(entry.scopes.is_empty() && entry.audiences.is_empty() && entry.resources.is_empty())
     {
@@ -251,7 +250,9 @@ pub(crate) fn compile_rule(
             audiences: entry.audiences,
             resources: entry.resources,
             consent,
+            consent_max_age,
             secrets_manager_fallback: entry.secrets_manager_fallback,
+            fallback_replaces_user: entry.fallback_replaces_user,
             repo_authorization: entry.repo_authorization,
             backup_provider,
             provider_pool,

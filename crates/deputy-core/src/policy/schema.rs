@@ -51,7 +51,11 @@ pub(crate) struct RuleEntry {
     #[serde(default)]
     pub consent: Option<ConsentName>,
     #[serde(default)]
+    pub consent_max_age_secs: Option<u64>,
+    #[serde(default)]
     pub secrets_manager_fallback: bool,
+    #[serde(default)]
+    pub fallback_replaces_user: bool,
     #[serde(default)]
     pub repo_authorization: bool,
     #[serde(default)]

@@ -12,6 +12,7 @@ use super::error::{PolicyError, Problem, line_col};
 use super::fallback::{self, FallbackSecret};
 use super::rule::{ENVIRONMENTS, INTEGRATION_PLACEHOLDER, Rule, Selector, compile_rule};
 use super::schema::PolicyFile;
+use super::write_access::check_write_access;
 
 /// At most this many features, so every combination can be checked at load.
 pub const MAX_FEATURES: usize = 8;
@@ -134,6 +135,7 @@ impl PolicyTable {
             fallback::compile_all(file.fallback, &rules, &integrations, text, &mut problems);
         if problems.is_empty() {
             check_rules_against_cells(&rules, &integrations, &mut problems);
+            check_write_access(&rules, &integrations, &mut problems);
             check_coverage(&rules, &integrations, &file.features, &mut problems);
         }
         if !problems.is_empty() {

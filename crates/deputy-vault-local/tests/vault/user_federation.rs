@@ -91,6 +91,73 @@ async fn three_legged_flow_with_user_id_binding() {
 }
 
 #[tokio::test]
+async fn force_authentication_needs_a_new_consent_whose_token_replaces_the_stored_one() {
+    let vault = start().await;
+    let client = data_plane(&vault);
+    let wat = wat_for_user_id(&client, "alice").await;
+    let request = || {
+        token_request(&client, &wat, "github", Oauth2FlowType::UserFederation)
+            .resource_oauth2_return_url(RETURN_URL)
+    };
+    let consent = |session_uri: String, auth_url: String| {
+        let client = client.clone();
+        async move {
+            complete_consent_as_browser(&auth_url, "alice", "alice")
+                .await
+                .unwrap();
+            client
+                .complete_resource_token_auth()
+                .session_uri(&session_uri)
+                .user_identifier(UserIdentifier::UserId("alice".into()))
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    let first = request().send().await.unwrap();
+    let first_uri = first.session_uri().unwrap().to_owned();
+    consent(
+        first_uri.clone(),
+        first.authorization_url().unwrap().to_owned(),
+    )
+    .await;
+    let stored = request()
+        .session_uri(&first_uri)
+        .send()
+        .await
+        .unwrap()
+        .access_token()
+        .unwrap()
+        .to_owned();
+
+    // Forced: the stored token is not returned; a new session waits for the user.
+    let forced = request().force_authentication(true).send().await.unwrap();
+    assert!(
+        forced.access_token().is_none(),
+        "the stored token is not returned"
+    );
+    let forced_uri = forced.session_uri().unwrap().to_owned();
+    assert_ne!(forced_uri, first_uri);
+    // Forcing again while polling would start yet another session: the poll is not forced.
+    let poll = request().session_uri(&forced_uri).send().await.unwrap();
+    assert_eq!(poll.session_status(), Some(&SessionStatus::InProgress));
+    assert!(poll.access_token().is_none());
+    consent(
+        forced_uri.clone(),
+        forced.authorization_url().unwrap().to_owned(),
+    )
+    .await;
+    let done = request().session_uri(&forced_uri).send().await.unwrap();
+    let renewed = done.access_token().unwrap().to_owned();
+    assert_ne!(renewed, stored, "the new consent's token");
+    assert_eq!(
+        request().send().await.unwrap().access_token(),
+        Some(renewed.as_str()),
+        "the new token replaced the stored one"
+    );
+}
+
+#[tokio::test]
 async fn jwt_binding_needs_the_identical_token() {
     let vault = start().await;
     let client = data_plane(&vault);

@@ -2,9 +2,11 @@
 //!
 //! Three switches must all be on: the deployment flag (`DEPUTY_FALLBACK=secrets-manager`), the
 //! decision table's rule (`secrets_manager_fallback = true`, which also covers writes only where
-//! a write rule says so) and a `[fallback.<integration>]` secret. Only
-//! [`ResolveError::Unavailable`] (network errors, 5xx and throttling after the SDK's retries, a
-//! region without AgentCore Identity) can trigger it; consent, denials, validation and
+//! a write rule says so, and never a rule that promises the user's own token: see
+//! `fallback_replaces_user` in `docs/decision-table.md`) and a `[fallback.<integration>]` secret. Only
+//! [`ResolveError::Unavailable`] (network errors, 5xx, a region without AgentCore Identity, and
+//! throttling once the SDK's retries and then deputy's own ([`THROTTLE_RETRIES`], within the
+//! resolve's deadline) have run out) can trigger it; consent, denials, validation and
 //! repository-authorization failures never do. A principal the vault has served before is
 //! latched and never downgraded again until an operator clears the latch. Every issuance is
 //! loud: a `warn` log, `deputy.source = secrets-manager-fallback` with the reason on the span,
@@ -28,6 +30,18 @@ pub use reader::{SecretError, SecretReader, SharedToken};
 use crate::ResolvedToken;
 use crate::error::ResolveError;
 use crate::task::Task;
+use crate::vault::VaultErrorKind;
+
+/// How a fallback reason starts when the shared secret replaced a user's own token (a rule with
+/// `fallback_replaces_user = true`); the audit record carries the reason.
+pub const REPLACED_USER: &str = "replaced the user's own token with the shared secret; ";
+
+/// How many times a throttled vault fetch is tried again before the fallback may serve it.
+pub const THROTTLE_RETRIES: u32 = 2;
+
+/// The first wait before a throttled fetch is tried again (doubling; a longer `Retry-After`
+/// wins).
+const THROTTLE_BACKOFF: Duration = Duration::from_millis(200);
 
 /// The environment variable that switches the fallback on, and its value.
 pub const FLAG: (&str, &str) = ("DEPUTY_FALLBACK", "secrets-manager");
@@ -81,6 +95,36 @@ impl SecretsManagerFallback {
         }
     }
 
+    /// How long to wait before fetching again, when `error` is throttling this fallback would
+    /// otherwise serve: throttling a caller can provoke (or the SDK's drained retry quota) must
+    /// not swap a credential for the shared secret while retries remain. `None` once
+    /// [`THROTTLE_RETRIES`] have run, when the wait (the vault's `Retry-After` at least) would
+    /// take more than half the time left before `deadline`, or for any other error.
+    pub(crate) fn throttle_wait(
+        &self,
+        error: &ResolveError,
+        decision: &Decision,
+        retried: u32,
+        deadline: tokio::time::Instant,
+    ) -> Option<Duration> {
+        let ResolveError::Unavailable { source, .. } = error else {
+            return None;
+        };
+        if source.kind != VaultErrorKind::Throttled
+            || !self.enabled
+            || !decision.secrets_manager_fallback
+            || retried >= THROTTLE_RETRIES
+        {
+            return None;
+        }
+        let backoff = THROTTLE_BACKOFF.saturating_mul(1 << retried);
+        let wait = source
+            .retry_after
+            .map_or(backoff, |after| after.max(backoff));
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        (wait <= left / 2).then_some(wait)
+    }
+
     /// Serves `error`'s request from the shared secret, if everything allows it; otherwise
     /// returns `error` unchanged.
     pub(crate) async fn serve(
@@ -123,13 +167,17 @@ impl SecretsManagerFallback {
                 secret: secret_error,
             })?;
         self.issued.fetch_add(1, Ordering::Relaxed);
-        let reason = match &error {
+        let mut reason = match &error {
             ResolveError::Unavailable { source, .. } => format!(
                 "vault unavailable: {} {:?}: {}",
                 source.operation, source.kind, source.message
             ),
             other => format!("vault unavailable: {}", other.kind()),
         };
+        if decision.fallback_replaces_user {
+            // The audit record (the span's fallback reason) says a user's token was replaced.
+            reason.insert_str(0, REPLACED_USER);
+        }
         tracing::warn!(
             "SECRETS MANAGER FALLBACK: {integration} for task {} served from shared secret {} ({reason})",
             task.ctx.task_id,

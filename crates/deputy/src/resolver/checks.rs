@@ -3,7 +3,7 @@
 
 use std::time::SystemTime;
 
-use deputy_core::flow::{Flow, PermissionLevel};
+use deputy_core::flow::Flow;
 use deputy_core::policy::Decision;
 use deputy_core::{Integration, Operation};
 
@@ -14,8 +14,8 @@ use crate::task::Task;
 
 impl Resolver {
     /// Checks what can be checked without waiting: `Ok(true)` when a repository authorizer must
-    /// still allow the write ([`Resolver::authorize_repo`]) before anything is served, even
-    /// from the cache.
+    /// still allow the repository ([`Resolver::authorize_repo`]) before anything is served, even
+    /// from the cache: for every decision whose token can write, reads included.
     pub(super) fn check_preconditions(
         &self,
         task: &Task,
@@ -60,14 +60,13 @@ impl Resolver {
             }
             _ => {}
         }
-        // An installation token with any write permission is a write credential, whatever the
-        // operation and whether or not the rule says so.
-        let app_writes = matches!(&decision.flow, Flow::GithubApp { permissions }
-            if permissions.values().any(|level| *level == PermissionLevel::Write));
-        Ok((decision.repo_authorization && op == Operation::Write) || app_writes)
+        // A token that can write needs the repository authorized, whatever the operation: a read
+        // gets the same token as a write (same provider and scopes, same cache key).
+        Ok(decision.repo_authorization || decision.token_can_write(integration))
     }
 
-    /// Asks the repository authorizer whether the task's principal may write to its repository.
+    /// Asks the repository authorizer whether the task's principal may write to its repository
+    /// (the question for any write-capable token, whatever the operation).
     pub(super) async fn authorize_repo(
         &self,
         task: &Task,
@@ -80,9 +79,7 @@ impl Resolver {
             .as_ref()
             .ok_or_else(|| ResolveError::MissingContext {
                 integration: integration.clone(),
-                problem:
-                    "this write needs repository authorization, and the task names no repository"
-                        .into(),
+                problem: "this credential can write, so it needs repository authorization, and the task names no repository".into(),
             })?;
         let principal = task
             .ctx
@@ -96,7 +93,7 @@ impl Resolver {
         };
         let Some(authorizer) = &self.inner.repo_authorizer else {
             return Err(refuse(
-                "no RepoAuthorizer is configured, so writes fail closed".into(),
+                "no RepoAuthorizer is configured, so every token that can write (reads with a write-capable token included) fails closed".into(),
             ));
         };
         match authorizer.authorize(principal, repo, op).await {

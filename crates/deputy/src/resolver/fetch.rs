@@ -66,7 +66,9 @@ impl Resolver {
                     resources: decision.resources.clone(),
                     return_url: pending_key.as_ref().and(inner.return_url.clone()),
                     session_uri: pending.as_ref().map(|p| p.session_uri.clone()),
-                    force_authentication: false,
+                    // Fresh consent: a new session never reuses the vault's stored token; a
+                    // pending one is polled as is.
+                    force_authentication: decision.consent_max_age.is_some() && pending.is_none(),
                     custom_state: new_state.clone(),
                 };
                 match inner
@@ -180,6 +182,10 @@ impl Resolver {
                 ),
             });
         }
+        // A fresh-consent token is served (from the cache too) only within the consent's age.
+        let expires_at = decision
+            .consent_max_age
+            .map_or(expires_at, |age| expires_at.min(now + age));
         Ok(CachedToken {
             expires_at,
             token,

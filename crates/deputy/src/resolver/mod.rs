@@ -263,7 +263,7 @@ impl Resolver {
             workload: &self.inner.workload,
             user,
             provider: decision.provider.as_deref().unwrap_or("-"),
-            flow: flow_key(&decision.flow),
+            flow: flow_key(decision),
             scopes: &decision.scopes,
             audiences: &decision.audiences,
             resources: &decision.resources,
@@ -291,13 +291,18 @@ impl Resolver {
 }
 
 /// The flow as the cache keys it: an on-behalf-of token is kept apart by actor mode, so an
-/// impersonation token (no `act`) one rule accepted is never served to a rule that delegates.
-fn flow_key(flow: &Flow) -> &'static str {
-    match flow {
+/// impersonation token (no `act`) one rule accepted is never served to a rule that delegates;
+/// and a fresh-consent token never serves a rule that reuses older consents.
+fn flow_key(decision: &Decision) -> &'static str {
+    match &decision.flow {
         Flow::OnBehalfOf { actor } => match actor {
             ActorToken::M2m => "on_behalf_of/m2m",
             ActorToken::AwsIamIdTokenJwt => "on_behalf_of/aws_iam_id_token_jwt",
             ActorToken::None => "on_behalf_of/none",
+        },
+        flow if decision.consent_max_age.is_some() => match flow {
+            Flow::UserFederation => "user_federation+fresh_consent",
+            other => other.name(),
         },
         other => other.name(),
     }

@@ -69,6 +69,8 @@ impl Resolver {
         wait: Wait,
         direct: Option<&mut telemetry::DirectSpan>,
     ) -> Result<ResolvedToken, ResolveError> {
+        // The deadline's timer was armed just before this future first ran.
+        let deadline = tokio::time::Instant::now() + self.inner.deadline;
         let (decision, key, user) = match wait {
             Wait::Miss {
                 decision,
@@ -85,7 +87,7 @@ impl Resolver {
         };
         // Boxed, so the future the deadline wraps stays small: the miss path's (vault calls,
         // verification) is several kilobytes.
-        let miss = Box::pin(self.resolve_miss(task, integration, &decision, key, user));
+        let miss = Box::pin(self.resolve_miss(task, integration, &decision, key, user, deadline));
         match direct {
             // The vault calls become children of the directly exported span.
             Some(direct) => miss.with_context(direct.child_context()).await,
@@ -94,7 +96,8 @@ impl Resolver {
     }
 
     /// A cache miss: one fetch per key however many callers wait, the fallback when the vault
-    /// fails, and the no-downgrade latch when it serves.
+    /// fails (throttling the fallback would serve is fetched again first, see
+    /// `SecretsManagerFallback::throttle_wait`), and the no-downgrade latch when it serves.
     async fn resolve_miss(
         &self,
         task: &Task,
@@ -102,32 +105,45 @@ impl Resolver {
         decision: &Decision,
         key: HashedKey,
         user: Option<String>,
+        deadline: tokio::time::Instant,
     ) -> Result<ResolvedToken, ResolveError> {
         let inner = &self.inner;
-        let fetch = self.fetch(task, integration, decision);
         // Who the no-downgrade latch tracks: the user as the vault sees them, or the workload.
         let principal = user.unwrap_or_else(|| format!("workload:{}", inner.workload));
-        let (cached, outcome) = match inner.cache.fetch_once(key, fetch).await {
-            Ok(found) => found,
-            Err(error) => {
-                let error = (*error).clone();
-                return match &inner.fallback {
-                    // The fallback's steps are boxed, so this (common) future stays small.
-                    Some(fallback) => {
-                        let policy = &inner.policy;
-                        Box::pin(fallback.serve(
-                            policy,
-                            task,
-                            integration,
-                            decision,
-                            &principal,
-                            error,
-                        ))
-                        .await
-                    }
-                    None => Err(error),
-                };
+        let (mut key, mut retried) = (Some(key), 0);
+        let (cached, outcome) = loop {
+            let key = match key.take() {
+                Some(key) => key,
+                // A throttled fetch tried again (rare): the key is worked out again.
+                None => inner.cache.hashed(self.cache_key(
+                    task,
+                    decision,
+                    self.vault_user(task, decision),
+                )),
+            };
+            let fetch = self.fetch(task, integration, decision);
+            let error = match inner.cache.fetch_once(key, fetch).await {
+                Ok(found) => break found,
+                Err(error) => (*error).clone(),
+            };
+            let wait = inner
+                .fallback
+                .as_ref()
+                .and_then(|fallback| fallback.throttle_wait(&error, decision, retried, deadline));
+            if let Some(wait) = wait {
+                retried += 1;
+                tokio::time::sleep(wait).await;
+                continue;
             }
+            return match &inner.fallback {
+                // The fallback's steps are boxed, so this (common) future stays small.
+                Some(fallback) => {
+                    let policy = &inner.policy;
+                    Box::pin(fallback.serve(policy, task, integration, decision, &principal, error))
+                        .await
+                }
+                None => Err(error),
+            };
         };
         if outcome == CacheOutcome::Miss
             && let Some(fallback) = &inner.fallback

@@ -2,16 +2,39 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
 use aws_sdk_bedrockagentcore::config::{BehaviorVersion, Credentials, Region};
+use deputy::repo_auth::{AuthorizeFuture, RepoAuthorizer, RepoDecision};
 use deputy::task::Task;
 use deputy::user_jwt::UserJwt;
 use deputy::vault::TokenVault;
 use deputy::verify::TokenVerifier;
 use deputy::{Resolver, ResolverBuilder, UserToken};
-use deputy_core::{IssuerMap, TaskId, UserId};
+use deputy_core::{IssuerMap, Operation, RepoRef, TaskId, UserId};
 use deputy_vault_local::{LocalVault, RunningVault, VaultConfig};
 
 pub const WORKLOAD: &str = "deputy-agent";
 pub const RETURN_URL: &str = "http://127.0.0.1:9/deputy/callback";
+
+/// Allows every repository: GitHub tokens that can write (reads included) are served only
+/// after a repository authorizer allows the repository.
+pub struct AllowAll;
+
+impl RepoAuthorizer for AllowAll {
+    fn authorize<'a>(&'a self, _: &'a str, _: &'a RepoRef, _: Operation) -> AuthorizeFuture<'a> {
+        Box::pin(async {
+            RepoDecision::Allow {
+                decided_at: std::time::SystemTime::now(),
+            }
+        })
+    }
+}
+
+/// `builder` with a repository authorizer that allows every repository.
+pub fn builder_allowing_repos(vault: &RunningVault) -> ResolverBuilder {
+    builder(vault).repo_authorizer(
+        std::sync::Arc::new(AllowAll),
+        std::time::Duration::from_secs(60),
+    )
+}
 
 pub async fn vault() -> RunningVault {
     LocalVault::start(VaultConfig::development(), "127.0.0.1:0".parse().unwrap())
