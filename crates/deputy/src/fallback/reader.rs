@@ -2,7 +2,7 @@
 //! account (the "Token Broker" pattern), and parsing the token out of them.
 
 use std::collections::HashMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use aws_config::SdkConfig;
 use aws_sdk_secretsmanager::config::Credentials;
@@ -422,6 +422,8 @@ fn parse_expiry(
 
 #[cfg(test)]
 mod tests {
+    use std::time::UNIX_EPOCH;
+
     use super::*;
 
     const RAW: FallbackFormat = FallbackFormat::Raw;
