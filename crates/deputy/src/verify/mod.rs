@@ -1,10 +1,15 @@
 //! Verification of JWT access tokens (on-behalf-of results, and the Gateway's inbound user
 //! tokens) against the issuer's JWKS.
 //!
-//! Signature (keys cached as [`jwks`] describes: single-flight fetches at most once per
-//! `min_refresh`, unknown `kid`s remembered, the key set expiring with the JWKS response's
-//! `Cache-Control: max-age`), `iss`, `aud`, `exp` and `nbf` with a small leeway, optionally the
-//! RFC 9068 `typ` (`at+jwt`), then the `act` chain (see [`deputy_core::actor`]).
+//! Signature, `iss`, `aud`, `exp` and `nbf` with a small leeway, optionally the RFC 9068 `typ`
+//! (`at+jwt`), then the `act` chain (see [`deputy_core::actor`]).
+//!
+//! The keys are cached for a flood of forged tokens: JWKS fetches are single-flight and at most
+//! one per `min_refresh` (failed ones included), unknown `kid`s are remembered that long, a
+//! hung fetch never delays a token whose key is cached, and the key set expires with the JWKS
+//! response's `Cache-Control: max-age` (at least `min_refresh` and 1 s, at most a day, 5 min
+//! without one), so a key the IdP withdraws stops verifying. An expired key set is not used
+//! while the IdP cannot be reached: verification fails closed.
 
 mod jwks;
 

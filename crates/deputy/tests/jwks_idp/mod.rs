@@ -1,6 +1,6 @@
 //! A small identity provider for JWKS tests and benchmarks: ES256 signing keys, a JWKS endpoint
-//! on 127.0.0.1 that counts its fetches and can drop a key, set `Cache-Control: max-age`, fail
-//! (HTTP 500) or hang, and token minting.
+//! on 127.0.0.1 that counts its fetches and can drop a key, set `Cache-Control: max-age`, answer
+//! slowly, fail (HTTP 500) or hang, and token minting.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -42,6 +42,7 @@ struct Shared {
     keys: Mutex<Vec<Key>>,
     mode: Mutex<Mode>,
     max_age: Mutex<Option<u64>>,
+    delay: Mutex<std::time::Duration>,
     fetches: AtomicUsize,
 }
 
@@ -49,6 +50,8 @@ struct Shared {
 pub struct JwksIdp {
     issuer: String,
     shared: Arc<Shared>,
+    /// Payload and signature of a valid token, for forged tokens.
+    forged_tail: String,
 }
 
 fn key(kid: &str) -> Key {
@@ -68,6 +71,8 @@ fn key(kid: &str) -> Key {
 
 async fn jwks(State(shared): State<Arc<Shared>>) -> Response {
     shared.fetches.fetch_add(1, Ordering::SeqCst);
+    let delay = *shared.delay.lock().unwrap();
+    tokio::time::sleep(delay).await;
     let mode = *shared.mode.lock().unwrap();
     match mode {
         Mode::Fail => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
@@ -110,6 +115,7 @@ impl JwksIdp {
             keys: Mutex::new(kids.iter().map(|kid| key(kid)).collect()),
             mode: Mutex::new(Mode::Serve),
             max_age: Mutex::new(None),
+            delay: Mutex::new(std::time::Duration::ZERO),
             fetches: AtomicUsize::new(0),
         });
         let app = axum::Router::new()
@@ -118,10 +124,14 @@ impl JwksIdp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await });
-        JwksIdp {
+        let mut idp = JwksIdp {
             issuer: format!("http://{addr}"),
             shared,
-        }
+            forged_tail: String::new(),
+        };
+        let valid = idp.token(kids[0]);
+        idp.forged_tail = valid.split_once('.').unwrap().1.to_owned();
+        idp
     }
 
     /// The issuer (`iss`), also the base URL.
@@ -161,6 +171,11 @@ impl JwksIdp {
         *self.shared.max_age.lock().unwrap() = seconds;
     }
 
+    /// Makes every answer wait `delay` first (a slow IdP).
+    pub fn set_delay(&self, delay: std::time::Duration) {
+        *self.shared.delay.lock().unwrap() = delay;
+    }
+
     /// Takes key `kid` out of the JWKS (it still signs, as a stolen or retired key would).
     pub fn remove_from_jwks(&self, kid: &str) {
         for key in self.shared.keys.lock().unwrap().iter_mut() {
@@ -192,17 +207,11 @@ impl JwksIdp {
         self.token_with(kid, json!({}))
     }
 
-    /// A token whose header names `kid` (no such key signed it): what a flood of forged tokens
-    /// looks like to the verifier.
+    /// A token whose header names `kid` (a plain `kid`, no quotes or backslashes) and whose
+    /// payload and signature are a valid token's: what a flood of forged tokens looks like.
     pub fn forged(&self, kid: &str) -> String {
-        let valid = self.token(self.first_kid().as_str());
-        let (_, rest) = valid.split_once('.').unwrap();
-        let header = json!({ "alg": "ES256", "typ": "JWT", "kid": kid }).to_string();
-        format!("{}.{rest}", b64url(header.as_bytes()))
-    }
-
-    fn first_kid(&self) -> String {
-        self.shared.keys.lock().unwrap()[0].kid.clone()
+        let header = format!(r#"{{"alg":"ES256","typ":"JWT","kid":"{kid}"}}"#);
+        format!("{}.{}", b64url(header.as_bytes()), self.forged_tail)
     }
 
     /// The current Unix time, for `nbf`/`exp` claims.
