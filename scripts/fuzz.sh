@@ -18,17 +18,19 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CARGO_FUZZ_VERSION="0.13.2"
-TARGETS=(act_chain policy_load vault_request otlp_json otlp_proto wat_headers gateway_event jwt_exp)
+TARGETS=(act_chain policy_load vault_request otlp_json otlp_proto wat_headers gateway_event jwt_exp fallback_secret)
 
 # CI iterations per target (about 10 s each under ASan on one core) and input size caps.
 declare -A RUNS=(
     [act_chain]=200000 [policy_load]=20000 [vault_request]=100000 [otlp_json]=50000
     [otlp_proto]=100000 [wat_headers]=200000 [gateway_event]=150000 [jwt_exp]=200000
+    [fallback_secret]=200000
 )
 # otlp_json and otlp_proto allow inputs past the audit pipeline's 16 KiB attribute limit.
 declare -A MAX_LEN=(
     [act_chain]=4096 [policy_load]=16384 [vault_request]=8192 [otlp_json]=40000
     [otlp_proto]=40000 [wat_headers]=2048 [gateway_event]=8192 [jwt_exp]=4096
+    [fallback_secret]=4096
 )
 
 if [ "${1:-}" = "--list" ]; then

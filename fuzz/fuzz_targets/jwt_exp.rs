@@ -4,8 +4,14 @@
 //! Properties: on a payload that is valid JSON it returns exactly what `serde_json` reads as the
 //! top-level `exp`; on any payload, an `exp` that `serde_json` reads is the one returned. (On
 //! invalid JSON it may return an `exp` `serde_json` refuses: that only shortens a cache life.)
+//! `deputy::expiry::token_expiry` never panics (an `exp` past `i64::MAX` seconds, issue #19
+//! item 8, did) and is the `exp` capped at the default lifetime, or that lifetime when the `exp`
+//! is missing or past the clock's range. The seeds carry huge, negative and float `exp`s.
 #![no_main]
 
+use std::time::{Duration, UNIX_EPOCH};
+
+use deputy::expiry::{token_expiry, unix_time};
 use libfuzzer_sys::fuzz_target;
 
 #[derive(serde::Deserialize)]
@@ -42,5 +48,16 @@ fuzz_target!(|payload: &[u8]| {
     }
     if serde_json::from_slice::<serde_json::Value>(payload).is_ok() {
         assert_eq!(read, parsed, "on valid JSON the answer is serde_json's");
+    }
+    let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    let ttl = Duration::from_secs(600);
+    let expiry = token_expiry(&token, now, ttl);
+    match read.map(unix_time) {
+        Some(Ok(exp)) => assert_eq!(expiry, exp.min(now + ttl)),
+        Some(Err(out_of_range)) => {
+            assert!(out_of_range.seconds > i64::MAX as u64);
+            assert_eq!(expiry, now + ttl);
+        }
+        None => assert_eq!(expiry, now + ttl),
     }
 });

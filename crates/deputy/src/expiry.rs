@@ -9,8 +9,37 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use top_level_exp::Scan;
 
+/// An expiry in Unix seconds that this host's clock cannot represent (on Unix, anything past
+/// `i64::MAX` seconds). Such a value comes only from a token or secret that claims it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "expiry {seconds} s after the Unix epoch is past the latest time this host can represent; an issuer or secret that writes it is misconfigured"
+)]
+pub struct ExpiryOutOfRange {
+    /// The claimed expiry, in seconds after the Unix epoch.
+    pub seconds: u64,
+}
+
+/// `seconds` after the Unix epoch, or [`ExpiryOutOfRange`] when the clock has no such time
+/// (instead of the panic of `UNIX_EPOCH + Duration::from_secs(seconds)`).
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use deputy::expiry::unix_time;
+/// assert_eq!(unix_time(60), Ok(UNIX_EPOCH + Duration::from_secs(60)));
+/// assert_eq!(unix_time(u64::MAX).unwrap_err().seconds, u64::MAX);
+/// ```
+pub fn unix_time(seconds: u64) -> Result<SystemTime, ExpiryOutOfRange> {
+    UNIX_EPOCH
+        .checked_add(Duration::from_secs(seconds))
+        .ok_or(ExpiryOutOfRange { seconds })
+}
+
 /// The expiry of a token: the JWT `exp` if it has one (capped at `default_ttl` from now, so a
 /// token that claims a far-future expiry is still refreshed), else `now + default_ttl`.
+///
+/// An `exp` past the clock's range ([`ExpiryOutOfRange`]) is the farthest future of all, so it
+/// is capped the same way: the token is reused for `default_ttl` at most.
 ///
 /// ```
 /// use std::time::{Duration, UNIX_EPOCH};
@@ -21,9 +50,10 @@ use top_level_exp::Scan;
 /// ```
 pub fn token_expiry(token: &str, now: SystemTime, default_ttl: Duration) -> SystemTime {
     let fallback = now + default_ttl;
-    jwt_exp(token)
-        .map(|exp| UNIX_EPOCH + Duration::from_secs(exp))
-        .map_or(fallback, |exp| exp.min(fallback))
+    match jwt_exp(token).map(unix_time) {
+        Some(Ok(exp)) => exp.min(fallback),
+        Some(Err(ExpiryOutOfRange { .. })) | None => fallback,
+    }
 }
 
 /// The `exp` claim of a JWT-shaped token, without verification.
@@ -207,5 +237,29 @@ mod tests {
         assert_eq!(token_expiry("opaque-token", now, ttl), now + ttl);
         assert_eq!(token_expiry("a.!!!.c", now, ttl), now + ttl);
         assert_eq!(jwt_exp(&jwt_with("{\"sub\":\"x\"}")), None);
+    }
+
+    #[test]
+    fn an_exp_past_the_clock_range_is_capped_not_a_panic() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_000);
+        let ttl = Duration::from_secs(600);
+        // Past `i64::MAX` seconds no `SystemTime` exists on Unix; both readers hand these on.
+        for exp in [
+            "9223372036854775808",
+            "18446744073709551615",
+            "9223372036854775808 ",
+        ] {
+            let fast = jwt_with(&format!("{{\"exp\":{exp}}}"));
+            // An escaped key sends the payload to `serde_json`.
+            let parsed = jwt_with(&format!("{{\"\\u0061\":1,\"exp\":{exp}}}"));
+            for token in [fast, parsed] {
+                assert_eq!(jwt_exp(&token), exp.trim().parse().ok(), "{exp}");
+                assert_eq!(token_expiry(&token, now, ttl), now + ttl, "{exp}");
+            }
+        }
+        assert_eq!(
+            token_expiry(&jwt_with("{\"exp\":9223372036854775807}"), now, ttl),
+            now + ttl
+        );
     }
 }

@@ -220,7 +220,10 @@ async fn a_stalled_jwks_endpoint_ends_at_the_deadline_and_a_dead_idp_fails_verif
     let vault = vault_with(Vec::new(), 0, 3600).await;
     let jwks = format!("{}/jwks", vault.idp_issuer());
     let proxy = ChaosProxy::start_for_url(&jwks).await.unwrap();
-    let verifier = TokenVerifier::new(vault.idp_issuer(), proxy.url_for(&jwks), ["aws-native"]);
+    // Each phase fetches the JWKS again: no backoff between failed fetches here (that has its
+    // own tests in jwks_refresh.rs).
+    let verifier = TokenVerifier::new(vault.idp_issuer(), proxy.url_for(&jwks), ["aws-native"])
+        .min_refresh(Duration::ZERO);
     let resolver = common::builder(&vault)
         .verifier("aws-native", verifier)
         .deadline(Duration::from_millis(800))

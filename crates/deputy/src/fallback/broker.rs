@@ -134,10 +134,33 @@ impl TokenBroker {
             .get("expires_in")
             .and_then(serde_json::Value::as_u64)
             .unwrap_or(300);
+        let expires_at = expiry_after(SystemTime::now(), expires_in).ok_or_else(|| {
+            failed(format!(
+                "expires_in {expires_in} is past the clock's range; the IdP's answer is broken"
+            ))
+        })?;
         Ok(CachedToken {
             token: AccessToken::new(token),
-            expires_at: SystemTime::now() + Duration::from_secs(expires_in),
+            expires_at,
             observed: None,
         })
+    }
+}
+
+/// `now` plus a token endpoint's `expires_in`, or `None` when that is past the clock's range
+/// (a hostile or broken IdP must not be able to panic the caller).
+fn expiry_after(now: SystemTime, expires_in: u64) -> Option<SystemTime> {
+    now.checked_add(Duration::from_secs(expires_in))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_huge_expires_in_is_refused_not_a_panic() {
+        let now = SystemTime::now();
+        assert_eq!(expiry_after(now, 60), Some(now + Duration::from_secs(60)));
+        assert_eq!(expiry_after(now, u64::MAX), None);
     }
 }

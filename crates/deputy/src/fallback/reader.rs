@@ -2,7 +2,7 @@
 //! account (the "Token Broker" pattern), and parsing the token out of them.
 
 use std::collections::HashMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use aws_config::SdkConfig;
 use aws_sdk_secretsmanager::config::Credentials;
@@ -13,6 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Mutex;
 
 use crate::AccessToken;
+use crate::expiry::{ExpiryOutOfRange, unix_time};
 
 /// Why a shared secret could not be read. Never carries the secret's value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -69,6 +70,18 @@ pub enum SecretError {
         /// The field.
         field: String,
     },
+    /// The expiry field holds Unix seconds past the latest time this host can represent.
+    #[error(
+        "secret {secret_id}: field {field:?} is {seconds} s after the Unix epoch, past the latest time this host can represent; write the token's real expiry (Unix seconds or an RFC 3339 time)"
+    )]
+    ExpiryOutOfRange {
+        /// The secret.
+        secret_id: String,
+        /// The field.
+        field: String,
+        /// The value it holds (an expiry, not a secret).
+        seconds: u64,
+    },
     /// The expiry field is unreadable.
     #[error("secret {secret_id}: field {field:?} is neither Unix seconds nor an RFC 3339 time")]
     BadExpiry {
@@ -100,6 +113,38 @@ pub struct SharedToken {
     pub token: AccessToken,
     /// Its expiry, when the secret says.
     pub expires_at: Option<SystemTime>,
+}
+
+impl SharedToken {
+    /// Parses the token out of a secret's `value` (what [`SecretReader::read`] does once it has
+    /// the value), refusing an expired one at `now`. Errors name the secret, never its value.
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use deputy::core::policy::FallbackFormat;
+    /// use deputy::fallback::{SecretError, SharedToken};
+    /// let format = FallbackFormat::Json {
+    ///     token_field: "access_token".into(),
+    ///     expires_field: Some("expires_at".into()),
+    /// };
+    /// let now = UNIX_EPOCH + Duration::from_secs(1_000);
+    /// let shared = SharedToken::from_secret_value("s", &format, r#"{"access_token":"t","expires_at":2000}"#, now)?;
+    /// assert_eq!(shared.expires_at, Some(UNIX_EPOCH + Duration::from_secs(2_000)));
+    /// let huge = r#"{"access_token":"t","expires_at":18446744073709551615}"#;
+    /// assert!(matches!(
+    ///     SharedToken::from_secret_value("s", &format, huge, now),
+    ///     Err(SecretError::ExpiryOutOfRange { .. })
+    /// ));
+    /// # Ok::<(), SecretError>(())
+    /// ```
+    pub fn from_secret_value(
+        secret_id: &str,
+        format: &FallbackFormat,
+        value: &str,
+        now: SystemTime,
+    ) -> Result<SharedToken, SecretError> {
+        parse(secret_id, format, value, now)
+    }
 }
 
 struct AssumedCredentials {
@@ -371,26 +416,33 @@ fn parse_expiry(
         secret_id: secret_id.to_owned(),
         field: field.to_owned(),
     };
-    match value {
-        Some(serde_json::Value::Number(n)) => n
-            .as_u64()
-            .map(|s| UNIX_EPOCH + Duration::from_secs(s))
-            .ok_or_else(bad),
+    let seconds = match value {
+        Some(serde_json::Value::Number(n)) => n.as_u64().ok_or_else(bad)?,
         Some(serde_json::Value::String(s)) => chrono::DateTime::parse_from_rfc3339(s)
             .ok()
             .and_then(|t| u64::try_from(t.timestamp()).ok())
-            .map(|s| UNIX_EPOCH + Duration::from_secs(s))
-            .ok_or_else(bad),
-        None => Err(SecretError::MissingField {
+            .ok_or_else(bad)?,
+        None => {
+            return Err(SecretError::MissingField {
+                secret_id: secret_id.to_owned(),
+                field: field.to_owned(),
+            });
+        }
+        Some(_) => return Err(bad()),
+    };
+    unix_time(seconds).map_err(
+        |ExpiryOutOfRange { seconds }| SecretError::ExpiryOutOfRange {
             secret_id: secret_id.to_owned(),
             field: field.to_owned(),
-        }),
-        Some(_) => Err(bad()),
-    }
+            seconds,
+        },
+    )
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::UNIX_EPOCH;
+
     use super::*;
 
     const RAW: FallbackFormat = FallbackFormat::Raw;
@@ -526,5 +578,21 @@ mod tests {
                     .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@-".contains(&b)),
             "{name}"
         );
+    }
+
+    #[test]
+    fn an_expiry_past_the_clock_range_is_a_typed_error_not_a_panic() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_000);
+        for exp in ["9223372036854775808", "18446744073709551615"] {
+            let value = format!(r#"{{"access_token":"lin_SECRETVALUE","expires_at":{exp}}}"#);
+            let err = parse("bgagent-linear-oauth-acme", &json_format(), &value, now).unwrap_err();
+            assert!(
+                matches!(&err, SecretError::ExpiryOutOfRange { secret_id, field, seconds }
+                    if secret_id == "bgagent-linear-oauth-acme" && field == "expires_at"
+                        && exp.parse() == Ok(*seconds)),
+                "{err:?}"
+            );
+            assert!(!format!("{err} {err:?}").contains("SECRETVALUE"));
+        }
     }
 }

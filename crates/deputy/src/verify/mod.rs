@@ -1,27 +1,33 @@
-//! Verification of JWT access tokens (on-behalf-of results) against the issuer's JWKS.
+//! Verification of JWT access tokens (on-behalf-of results, and the Gateway's inbound user
+//! tokens) against the issuer's JWKS.
 //!
-//! Signature (keys cached, refetched when an unknown `kid` appears, at most once per
-//! `min_refresh`), `iss`, `aud`, `exp` with a small leeway, optionally the RFC 9068 `typ`
+//! Signature, `iss`, `aud`, `exp` and `nbf` with a small leeway, optionally the RFC 9068 `typ`
 //! (`at+jwt`), then the `act` chain (see [`deputy_core::actor`]).
+//!
+//! The keys are cached for a flood of forged tokens: JWKS fetches are single-flight and at most
+//! one per `min_refresh` (failed ones included), unknown `kid`s are remembered that long, a
+//! hung fetch never delays a token whose key is cached, and the key set expires with the JWKS
+//! response's `Cache-Control: max-age` (at least `min_refresh` and 1 s, at most a day, 5 min
+//! without one), so a key the IdP withdraws stops verifying. An expired key set is not used
+//! while the IdP cannot be reached: verification fails closed.
 
-use std::time::{Duration, Instant};
+mod jwks;
+
+use std::time::Duration;
 
 use deputy_core::actor::{DEFAULT_MAX_DEPTH, ObservedDelegation};
-use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use tokio::sync::RwLock;
+use jsonwebtoken::{Algorithm, Validation};
+
+use jwks::Jwks;
 
 /// Verifies tokens of one issuer for one audience.
 #[derive(Debug)]
 pub struct TokenVerifier {
     issuer: String,
     audiences: Vec<String>,
-    jwks_uri: String,
     require_at_jwt: bool,
     leeway_secs: u64,
-    min_refresh: Duration,
-    http: reqwest::Client,
-    keys: RwLock<Option<(JwkSet, Instant)>>,
+    jwks: Jwks,
 }
 
 impl TokenVerifier {
@@ -41,35 +47,68 @@ impl TokenVerifier {
         TokenVerifier {
             issuer: issuer.into(),
             audiences: audiences.into_iter().map(Into::into).collect(),
-            jwks_uri: jwks_uri.into(),
             require_at_jwt: false,
             leeway_secs: 30,
-            min_refresh: Duration::from_secs(5),
-            http: reqwest::Client::new(),
-            keys: RwLock::new(None),
+            jwks: Jwks::new(jwks_uri.into(), Duration::from_secs(5)),
         }
     }
 
     /// Require the RFC 9068 header `typ: at+jwt`.
+    ///
+    /// ```
+    /// # use deputy::verify::TokenVerifier;
+    /// let verifier = TokenVerifier::new("https://idp.example", "https://idp.example/jwks", ["api"])
+    ///     .require_at_jwt(true);
+    /// # let _ = verifier;
+    /// ```
     pub fn require_at_jwt(mut self, on: bool) -> Self {
         self.require_at_jwt = on;
         self
     }
 
-    /// The shortest time between two JWKS fetches caused by unknown `kid`s (default 5 s), so a
-    /// rotation is picked up at once while forged `kid`s cannot make deputy hammer the IdP.
+    /// The shortest time between two JWKS fetches (default 5 s), failed ones included, so a
+    /// rotation is picked up at once while forged `kid`s or a failing IdP cannot make deputy
+    /// hammer the IdP. Unknown `kid`s are remembered this long. `Duration::ZERO` (for tests)
+    /// fetches on every unknown `kid`.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use deputy::verify::TokenVerifier;
+    /// let verifier = TokenVerifier::new("https://idp.example", "https://idp.example/jwks", ["api"])
+    ///     .min_refresh(Duration::from_secs(10));
+    /// # let _ = verifier;
+    /// ```
     pub fn min_refresh(mut self, interval: Duration) -> Self {
-        self.min_refresh = interval;
+        self.jwks = Jwks::new(self.jwks.uri().to_owned(), interval);
         self
     }
 
     /// Clock-skew leeway for `exp`/`nbf` (default 30 s).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use deputy::verify::TokenVerifier;
+    /// let verifier = TokenVerifier::new("https://idp.example", "https://idp.example/jwks", ["api"])
+    ///     .leeway(Duration::from_secs(60));
+    /// # let _ = verifier;
+    /// ```
     pub fn leeway(mut self, leeway: Duration) -> Self {
         self.leeway_secs = leeway.as_secs();
         self
     }
 
     /// Verifies a token and returns its subject and actor chain. The error says what failed.
+    ///
+    /// ```no_run
+    /// # async fn example(token: &str) {
+    /// # use deputy::verify::TokenVerifier;
+    /// let verifier = TokenVerifier::new("https://idp.example", "https://idp.example/jwks", ["api"]);
+    /// match verifier.verify(token).await {
+    ///     Ok(observed) => println!("on behalf of {}", observed.subject.sub),
+    ///     Err(reason) => println!("refused: {reason}"),
+    /// }
+    /// # }
+    /// ```
     pub async fn verify(&self, token: &str) -> Result<ObservedDelegation, String> {
         let header =
             jsonwebtoken::decode_header(token).map_err(|e| format!("malformed JWT header: {e}"))?;
@@ -88,11 +127,12 @@ impl TokenVerifier {
             }
         }
         let kid = header.kid.ok_or("JWT header has no kid")?;
-        let key = self.key_for(&kid).await?;
+        let key = self.jwks.key(&kid).await?;
         let mut validation = Validation::new(header.alg);
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&self.audiences);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.validate_nbf = true;
         validation.leeway = self.leeway_secs;
         let data = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(
             token,
@@ -101,39 +141,5 @@ impl TokenVerifier {
         )
         .map_err(|e| format!("{e}"))?;
         ObservedDelegation::from_claims(&data.claims, DEFAULT_MAX_DEPTH).map_err(|e| e.to_string())
-    }
-
-    async fn key_for(&self, kid: &str) -> Result<DecodingKey, String> {
-        if let Some((set, _)) = self.keys.read().await.as_ref()
-            && let Some(jwk) = set.find(kid)
-        {
-            return DecodingKey::from_jwk(jwk).map_err(|e| format!("unusable JWK {kid:?}: {e}"));
-        }
-        let mut keys = self.keys.write().await;
-        // Another caller may have refreshed while this one waited for the lock; and an unknown
-        // kid refetches at most once per `min_refresh`, so forged kids cannot hammer the IdP.
-        let present = keys.as_ref().and_then(|(set, _)| set.find(kid)).is_some();
-        let recently = keys
-            .as_ref()
-            .is_some_and(|(_, at)| at.elapsed() < self.min_refresh);
-        if !present && !recently {
-            let set: JwkSet = self
-                .http
-                .get(&self.jwks_uri)
-                .timeout(Duration::from_secs(5))
-                .send()
-                .await
-                .and_then(reqwest::Response::error_for_status)
-                .map_err(|e| format!("cannot fetch JWKS from {}: {e}", self.jwks_uri))?
-                .json()
-                .await
-                .map_err(|e| format!("JWKS at {} is not a JWK set: {e}", self.jwks_uri))?;
-            *keys = Some((set, Instant::now()));
-        }
-        let jwk = keys
-            .as_ref()
-            .and_then(|(set, _)| set.find(kid))
-            .ok_or_else(|| format!("no key {kid:?} in the JWKS at {}", self.jwks_uri))?;
-        DecodingKey::from_jwk(jwk).map_err(|e| format!("unusable JWK {kid:?}: {e}"))
     }
 }
