@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_bedrockagentcore::config::{BehaviorVersion, Credentials, Region};
+use deputy::repo_auth::{AuthorizeFuture, RepoAuthorizer, RepoDecision};
 use deputy::task::Task;
 use deputy::user_jwt::UserJwt;
 use deputy::vault::TokenVault;
@@ -16,7 +17,7 @@ use deputy::{ResolveError, Resolver, UserToken};
 use deputy_audit::pipeline::JsonLinesSink;
 use deputy_audit::{Finding, Pipeline, Rule};
 use deputy_core::audit::{AuditRecord, CredentialSource};
-use deputy_core::{IssuerMap, Operation, TaskId};
+use deputy_core::{IssuerMap, Operation, RepoRef, TaskId};
 use deputy_tests::process;
 use deputy_vault_local::{LocalVault, RunningVault, VaultConfig};
 use tracing_subscriber::layer::SubscriberExt;
@@ -42,8 +43,23 @@ fn resolver(vault: &RunningVault) -> Resolver {
             "aws-native",
             TokenVerifier::new(issuer.clone(), format!("{issuer}/jwks"), ["aws-native"]),
         )
+        // GitHub's `repo` scope can write, so even reads need the repository allowed.
+        .repo_authorizer(Arc::new(AllowAll), Duration::from_secs(60))
         .build()
         .unwrap()
+}
+
+/// Allows every repository (this test is about the audit pipeline, not authorization).
+struct AllowAll;
+
+impl RepoAuthorizer for AllowAll {
+    fn authorize<'a>(&'a self, _: &'a str, _: &'a RepoRef, _: Operation) -> AuthorizeFuture<'a> {
+        Box::pin(async {
+            RepoDecision::Allow {
+                decided_at: std::time::SystemTime::now(),
+            }
+        })
+    }
 }
 
 fn interactive(vault: &RunningVault, user: &str, task: &str) -> Task {
