@@ -5,6 +5,7 @@
 //! Workspace-level end-to-end tests live in `tests/tests/`.
 
 pub mod canary;
+pub mod captured;
 pub mod chaos;
 pub mod jwks;
 pub mod moto;

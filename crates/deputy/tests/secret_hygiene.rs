@@ -5,31 +5,16 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 
 use deputy::ResolveError;
 use deputy_core::attr;
 use deputy_core::policy::PolicyTable;
 use deputy_core::{Integration, Operation, RepoRef};
+use deputy_tests::captured::Captured;
 use deputy_tests::spans::SpanLog;
 use deputy_vault_local::complete_consent_as_browser;
 use tracing_subscriber::Layer;
 use tracing_subscriber::layer::SubscriberExt;
-
-/// What the fmt layer wrote.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 fn api_key_policy() -> PolicyTable {
     let mut text = PolicyTable::built_in_source().to_owned();
@@ -124,7 +109,7 @@ async fn no_secret_reaches_logs_spans_errors_or_debug() {
     shown.push(format!("{resolver:?}"));
     vault.shutdown().await;
 
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let text = captured.text();
     let spans = log.closed();
     let haystack = format!("{text}\n{spans:?}\n{}", shown.join("\n"));
     assert!(text.contains("deputy.resolve"), "the capture saw the spans");
@@ -253,7 +238,7 @@ async fn user_ids_can_be_turned_off() {
             assert!(!value.contains("alice"), "{name} = {value}");
         }
     }
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let text = captured.text();
     assert!(
         text.contains("repo_not_authorized") && text.contains("[user withheld]"),
         "the failure is logged, with the user withheld: {text}"
@@ -280,7 +265,7 @@ async fn a_failed_resolve_is_logged_even_where_info_spans_are_off() {
         .await
         .unwrap_err();
     assert!(matches!(err, ResolveError::PolicyDenied { .. }), "{err}");
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let text = captured.text();
     assert!(
         text.contains("credential resolve failed (policy_denied)"),
         "{text}"

@@ -8,8 +8,7 @@
 mod common;
 mod github_fake;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use deputy::callback::{SignedSessionCookie, consent_callback_router};
 use deputy::fallback::{DowngradeLatch, SecretReader, SecretsManagerFallback};
@@ -18,26 +17,13 @@ use deputy::{ResolveError, UserToken};
 use deputy_core::policy::PolicyTable;
 use deputy_core::{Operation, TaskId, UserId};
 use deputy_tests::canary::Canary;
+use deputy_tests::captured::Captured;
 use deputy_tests::moto::Moto;
 use deputy_tests::recording_proxy::RecordingProxy;
 use deputy_tests::spans::SpanLog;
 use deputy_vault_local::config::FaultRule;
 use deputy_vault_local::{LocalVault, VaultConfig, complete_consent_as_browser};
 use tracing_subscriber::layer::SubscriberExt;
-
-/// What the fmt layer wrote.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 const PAT: &str = "ghp_SharedPatCanaryValueForTheHygieneTest01";
 
@@ -244,7 +230,7 @@ async fn no_secret_leaks_on_the_app_fallback_webhook_callback_and_runtime_paths(
             canary.labels()
         );
     }
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let text = captured.text();
     assert!(
         text.contains("deputy.consent_callback"),
         "the router's span was captured"
