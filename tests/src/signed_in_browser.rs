@@ -34,22 +34,36 @@ pub async fn open_return_url(return_url: &str, user: &str, password: &str) -> Re
         .find(|(k, _)| k == "next")
         .map(|(_, v)| v.into_owned())
         .ok_or("the sign-in redirect has no next")?;
+    // The form, with its CSRF field and the cookie that must come back with it.
+    let page = http
+        .get(sign_in.clone())
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let csrf_cookie = first_cookie(&page).ok_or("the sign-in form set no CSRF cookie")?;
+    let html = page.text().await.map_err(|e| e.to_string())?;
+    let csrf = html
+        .split("name=csrf value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .ok_or("the sign-in form has no CSRF field")?
+        .to_owned();
     let signed = http
         .post(sign_in.clone())
-        .form(&[("username", user), ("password", password), ("next", &next)])
+        .header(COOKIE, csrf_cookie)
+        .form(&[
+            ("username", user),
+            ("password", password),
+            ("next", &next),
+            ("csrf", &csrf),
+        ])
         .send()
         .await
         .map_err(|e| e.to_string())?;
     if signed.status() != 303 {
         return Ok(signed.status().as_u16());
     }
-    let cookie = signed
-        .headers()
-        .get(SET_COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .ok_or("the sign-in set no cookie")?
-        .to_owned();
+    let cookie = first_cookie(&signed).ok_or("the sign-in set no cookie")?;
     let back = location(&url, &signed)?;
     let last = http
         .get(back)
@@ -67,4 +81,14 @@ fn location(base: &reqwest::Url, response: &reqwest::Response) -> Result<reqwest
         .and_then(|v| v.to_str().ok())
         .ok_or("a redirect without Location")?;
     base.join(to).map_err(|e| e.to_string())
+}
+
+/// The `name=value` of the response's first `Set-Cookie`.
+fn first_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get(SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned)
 }

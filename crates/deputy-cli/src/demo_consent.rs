@@ -109,12 +109,16 @@ pub async fn forwarded_link(
             "mallory got a token ({}): the hijack was not stopped",
             token.fingerprint()
         )),
-        Err(e) => {
+        Err(ResolveError::ConsentRequired(again, _))
+            if again.session_uri != consent.session_uri =>
+        {
             println!(
-                "    mallory's agent asks again: refused ({}), she gets no one's token",
-                e.kind()
+                "    mallory's agent asks again: refused (consent_required, a new session of her own), she gets no one's token"
             );
             Ok(())
         }
+        Err(e) => Err(format!(
+            "mallory's agent should be asked for a new consent of her own, got {e}"
+        )),
     }
 }

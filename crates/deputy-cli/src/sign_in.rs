@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Form, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use deputy::callback::{SignedSessionCookie, consent_callback_router};
@@ -121,31 +121,93 @@ pub fn consent_app(
 /// Only a local path may follow a sign-in: never another host (no open redirect).
 fn local_next(next: Option<&String>) -> &str {
     match next {
-        Some(next) if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') => {
+        // Browsers drop tabs and newlines from a Location, so `/\t/evil` would become `//evil`.
+        Some(next)
+            if next.starts_with('/')
+                && !next.starts_with("//")
+                && !next.contains('\\')
+                && !next.chars().any(|c| c.is_control() || c.is_whitespace()) =>
+        {
             next
         }
         _ => "/",
     }
 }
 
+/// The sign-in form's CSRF cookie: `SameSite=Strict`, so a form another site submits arrives
+/// without it (login CSRF would sign the victim's browser in as the attacker, whose forwarded
+/// consent link would then bind the victim's consent to the attacker).
+const CSRF_COOKIE: &str = "deputy_sign_in_csrf";
+
 async fn form(Query(query): Query<HashMap<String, String>>) -> Response {
     let next = deputy_vault_local::idp::pages::escape(local_next(query.get("next")));
-    Html(format!(
-        "<!doctype html><meta charset=utf-8><title>deputy: sign in</title>\
-         <p>Sign in as yourself (a dev IdP user) to record your consent.</p>\
-         <form method=post><input type=hidden name=next value=\"{next}\">\
-         <label>User <input name=username autocomplete=username></label> \
-         <label>Password <input name=password type=password autocomplete=current-password></label> \
-         <button>Sign in</button></form>"
-    ))
-    .into_response()
+    let csrf = deputy_vault_local::ids::random_token(16);
+    if csrf.is_empty() {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Html("<!doctype html><meta charset=utf-8><p>No randomness; try again.</p>"),
+        )
+            .into_response();
+    }
+    (
+        [(
+            header::SET_COOKIE,
+            format!("{CSRF_COOKIE}={csrf}; Path={SIGN_IN_PATH}; HttpOnly; SameSite=Strict"),
+        )],
+        Html(format!(
+            "<!doctype html><meta charset=utf-8><title>deputy: sign in</title>\
+             <p>Sign in as yourself (a dev IdP user) to record your consent.</p>\
+             <form method=post><input type=hidden name=next value=\"{next}\">\
+             <input type=hidden name=csrf value=\"{csrf}\">\
+             <label>User <input name=username autocomplete=username></label> \
+             <label>Password <input name=password type=password autocomplete=current-password></label> \
+             <button>Sign in</button></form>"
+        )),
+    )
+        .into_response()
+}
+
+/// Whether the POST came from this server's own form: its CSRF cookie and field agree, and an
+/// `Origin`, when sent, is this host.
+fn same_site_form(headers: &HeaderMap, field: &str) -> bool {
+    let cookie = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == CSRF_COOKIE)
+        .map(|(_, value)| value);
+    let origin_ok = match (headers.get(header::ORIGIN), headers.get(header::HOST)) {
+        (None, _) => true,
+        (Some(origin), Some(host)) => origin
+            .to_str()
+            .ok()
+            .and_then(|o| o.split_once("://"))
+            .is_some_and(|(_, authority)| host.to_str().ok() == Some(authority)),
+        (Some(_), None) => false,
+    };
+    origin_ok
+        && !field.is_empty()
+        && cookie.is_some_and(|cookie| {
+            aws_lc_rs::constant_time::verify_slices_are_equal(cookie.as_bytes(), field.as_bytes())
+                .is_ok()
+        })
 }
 
 async fn submit(
     State(sign_in): State<Arc<DevSignIn>>,
+    headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
+    if !same_site_form(&headers, field("csrf")) {
+        return (
+            StatusCode::FORBIDDEN,
+            Html("<!doctype html><meta charset=utf-8><p>This sign-in did not come from this page; open the sign-in page and try again.</p>"),
+        )
+            .into_response();
+    }
     let refused = || {
         (
             StatusCode::UNAUTHORIZED,
@@ -189,11 +251,51 @@ mod tests {
             "//evil.example/x",
             "https://evil.example",
             "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
             "javascript:alert(1)",
             "",
         ] {
             assert_eq!(next(hostile), "/", "{hostile}");
         }
         assert_eq!(local_next(None), "/");
+    }
+
+    #[test]
+    fn only_this_pages_own_form_signs_in() {
+        let headers = |pairs: &[(&str, &str)]| {
+            let mut map = HeaderMap::new();
+            for (name, value) in pairs {
+                map.append(
+                    axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                    value.parse().unwrap(),
+                );
+            }
+            map
+        };
+        let ours = headers(&[
+            ("cookie", "a=b; deputy_sign_in_csrf=tok123"),
+            ("host", "127.0.0.1:9"),
+        ]);
+        assert!(same_site_form(&ours, "tok123"));
+        // Another site's form: no cookie (SameSite=Strict), a wrong field, or its Origin.
+        assert!(!same_site_form(
+            &headers(&[("host", "127.0.0.1:9")]),
+            "tok123"
+        ));
+        assert!(!same_site_form(&ours, "tok124"));
+        assert!(!same_site_form(&ours, ""));
+        let cross = headers(&[
+            ("cookie", "deputy_sign_in_csrf=tok123"),
+            ("host", "127.0.0.1:9"),
+            ("origin", "https://evil.example"),
+        ]);
+        assert!(!same_site_form(&cross, "tok123"));
+        let same = headers(&[
+            ("cookie", "deputy_sign_in_csrf=tok123"),
+            ("host", "127.0.0.1:9"),
+            ("origin", "http://127.0.0.1:9"),
+        ]);
+        assert!(same_site_form(&same, "tok123"));
     }
 }

@@ -45,7 +45,7 @@ fn the_demo_walks_every_step_and_prints_no_token() {
         // The forwarded link: alice approves mallory's consent, and nothing is bound.
         "mallory's agent needs her GitHub consent; she sends the link to alice instead",
         "the return URL sees alice signed in, not mallory: 403 (nothing bound)",
-        "mallory's agent asks again: refused (consent_required), she gets no one's token",
+        "mallory's agent asks again: refused (consent_required, a new session of her own), she gets no one's token",
         "audit: 5 abca.audit.v1 records, 0 findings",
     ] {
         assert!(

@@ -68,6 +68,16 @@ pub enum UserIdError {
         /// The combined length.
         len: usize,
     },
+    /// The prefix already names another issuer.
+    #[error(
+        "IdP prefix {prefix:?} already names issuer {issuer:?}; give each issuer its own prefix"
+    )]
+    PrefixTaken {
+        /// The prefix.
+        prefix: String,
+        /// The issuer it names.
+        issuer: String,
+    },
     /// The string has no `+` separating prefix and sub.
     #[error("user id must have the form <idp>+<sub>")]
     MissingSeparator,
@@ -200,11 +210,31 @@ impl IssuerMap {
         Self::default()
     }
 
-    /// Adds or replaces an issuer's prefix.
+    /// Adds or replaces an issuer's prefix. A prefix names one issuer: giving it to a second
+    /// one is refused ([`UserIdError::PrefixTaken`]), or two tenants' users with the same `sub`
+    /// would be one user id, and a consent one started could be completed by the other.
+    ///
+    /// ```
+    /// use deputy_core::IssuerMap;
+    /// let mut issuers = IssuerMap::new();
+    /// issuers.insert("https://tenant-a.example", "okta").unwrap();
+    /// issuers.insert("https://tenant-a.example/", "okta").unwrap(); // the same issuer
+    /// assert!(issuers.insert("https://tenant-b.example", "okta").is_err());
+    /// ```
     pub fn insert(&mut self, iss: &str, prefix: &str) -> Result<(), UserIdError> {
         validate_prefix(prefix)?;
-        self.entries
-            .insert(normalize_issuer(iss).to_owned(), prefix.to_owned());
+        let iss = normalize_issuer(iss);
+        if let Some((other, _)) = self
+            .entries
+            .iter()
+            .find(|(other, taken)| *taken == prefix && other.as_str() != iss)
+        {
+            return Err(UserIdError::PrefixTaken {
+                prefix: prefix.to_owned(),
+                issuer: other.clone(),
+            });
+        }
+        self.entries.insert(iss.to_owned(), prefix.to_owned());
         Ok(())
     }
 

@@ -65,6 +65,10 @@ pub(crate) struct PendingKey {
     pub user: String,
     pub provider: String,
     pub scopes: Vec<String>,
+    pub audiences: Vec<String>,
+    pub resources: Vec<String>,
+    /// A fresh-consent session is never shared with a rule that reuses older consents.
+    pub fresh: bool,
 }
 
 /// What the return-URL callback needs to bind a session: the session, the artifact that

@@ -170,3 +170,19 @@ async fn nbf_in_the_future_is_refused_beyond_the_leeway_and_accepted_within_it()
     verifier.verify(&token(json!(now + 10))).await.unwrap();
     verifier.verify(&token(json!(now - 10))).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_caller_that_gives_up_mid_fetch_does_not_block_keys_for_the_interval() {
+    let idp = JwksIdp::start(&["k1"]).await;
+    let verifier = idp.verifier().min_refresh(Duration::from_secs(30));
+    idp.set_delay(Duration::from_millis(300));
+    // An attacker sends an unknown kid and disconnects while the JWKS fetch is under way.
+    let forged = idp.forged("forged-kid");
+    let gave_up = tokio::time::timeout(Duration::from_millis(50), verifier.verify(&forged)).await;
+    assert!(gave_up.is_err(), "the caller gave up mid-fetch");
+    // The fetch finishes anyway and is recorded, so the next valid token needs no fetch, and
+    // is not refused as "abandoned" for the rest of the 30 s interval.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    verifier.verify(&idp.token("k1")).await.unwrap();
+    assert_eq!(idp.fetches(), 1);
+}

@@ -127,11 +127,16 @@ async fn a_task_naming_alice_with_bobs_wat_is_refused_when_built_and_never_serve
 
 #[test]
 fn the_principal_is_the_bindings_own_issuer_and_subject() {
-    // Two tenants whose issuers an operator mapped to one prefix by mistake: their user ids
-    // collapse, their principals do not.
+    // One prefix cannot name two tenants' issuers: their users' ids would collapse.
     let mut issuers = IssuerMap::new();
     issuers.insert("https://tenant-a.example", "dev").unwrap();
-    issuers.insert("https://tenant-b.example", "dev").unwrap();
+    assert!(issuers.insert("https://tenant-b.example", "dev").is_err());
+    // Two resolvers configured apart, each mapping its tenant to the same prefix: the user
+    // ids are equal, the principals are not.
+    let mut other_issuers = IssuerMap::new();
+    other_issuers
+        .insert("https://tenant-b.example", "dev")
+        .unwrap();
     let a = UserJwt::from_verified(
         claims_jwt(&serde_json::json!({"iss": "https://tenant-a.example", "sub": "alice"})),
         &issuers,
@@ -139,7 +144,7 @@ fn the_principal_is_the_bindings_own_issuer_and_subject() {
     .unwrap();
     let b = UserJwt::from_verified(
         claims_jwt(&serde_json::json!({"iss": "https://tenant-b.example", "sub": "alice"})),
-        &issuers,
+        &other_issuers,
     )
     .unwrap();
     assert_eq!(a.user(), b.user());

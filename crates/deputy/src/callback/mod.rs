@@ -96,6 +96,7 @@ fn outcome(result: &Result<(), ResolveError>) -> &'static str {
         Ok(()) => "bound",
         Err(ResolveError::ConsentUserMismatch { .. }) => "refused_other_user",
         Err(ResolveError::CallbackRejected(_)) => "refused_unknown_state",
+        Err(ResolveError::AccessDenied { .. }) => "refused_by_vault",
         Err(_) => "vault_failed",
     }
 }

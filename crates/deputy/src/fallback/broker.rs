@@ -147,10 +147,15 @@ impl TokenBroker {
     }
 }
 
-/// `now` plus a token endpoint's `expires_in`, or `None` when that is past the clock's range
-/// (a hostile or broken IdP must not be able to panic the caller).
+/// The longest a service token is kept, whatever its `expires_in` says.
+const MAX_SERVICE_TOKEN_LIFE: Duration = Duration::from_secs(24 * 3600);
+
+/// `now` plus a token endpoint's `expires_in`, capped at a day, or `None` when the answer is
+/// past the clock's range (a hostile or broken IdP must not be able to panic the caller, nor
+/// have its token kept for ever).
 fn expiry_after(now: SystemTime, expires_in: u64) -> Option<SystemTime> {
-    now.checked_add(Duration::from_secs(expires_in))
+    now.checked_add(Duration::from_secs(expires_in))?;
+    now.checked_add(Duration::from_secs(expires_in).min(MAX_SERVICE_TOKEN_LIFE))
 }
 
 #[cfg(test)]
@@ -162,5 +167,10 @@ mod tests {
         let now = SystemTime::now();
         assert_eq!(expiry_after(now, 60), Some(now + Duration::from_secs(60)));
         assert_eq!(expiry_after(now, u64::MAX), None);
+        assert_eq!(
+            expiry_after(now, 10 * 365 * 86_400),
+            Some(now + MAX_SERVICE_TOKEN_LIFE),
+            "kept a day at most"
+        );
     }
 }

@@ -45,6 +45,9 @@ impl Resolver {
                     user: task.principal().unwrap_or_default().to_owned(),
                     provider: provider.clone(),
                     scopes: sorted(&decision.scopes),
+                    audiences: sorted(&decision.audiences),
+                    resources: sorted(&decision.resources),
+                    fresh: decision.consent_max_age.is_some(),
                 });
                 let pending = match &pending_key {
                     Some(k) => Box::pin(inner.pending.get(k)).await,

@@ -224,11 +224,17 @@ impl Resolver {
                 provider: Some(pending.key.provider.clone()),
             });
         }
-        self.inner
+        let bound = self
+            .inner
             .vault
             .complete_consent(session_uri, &pending.binding)
-            .await
-            .map_err(|e| ResolveError::from_vault(&pending.integration, e))
+            .await;
+        if bound.is_err() {
+            // The state is spent; the initiator's next resolve starts a fresh session instead
+            // of handing out this one's link again.
+            self.inner.pending.remove(&pending.key).await;
+        }
+        bound.map_err(|e| ResolveError::from_vault(&pending.integration, e))
     }
 
     /// The user as the vault sees them ([`Task::principal`]), when the flow acts for a user.

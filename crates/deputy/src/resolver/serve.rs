@@ -108,8 +108,16 @@ impl Resolver {
         deadline: tokio::time::Instant,
     ) -> Result<ResolvedToken, ResolveError> {
         let inner = &self.inner;
-        // Who the no-downgrade latch tracks: the user as the vault sees them, or the workload.
-        let principal = user.unwrap_or_else(|| format!("workload:{}", inner.workload));
+        // Who the no-downgrade latch tracks: the user as the vault sees them (without a JWT
+        // user's issuer, so latches written before it joined the principal still hold), or
+        // the workload.
+        let principal = match user {
+            Some(user) => user
+                .split_once(' ')
+                .map_or(user.as_str(), |(id, _)| id)
+                .to_owned(),
+            None => format!("workload:{}", inner.workload),
+        };
         let (mut key, mut retried) = (Some(key), 0);
         let (cached, outcome) = loop {
             let key = match key.take() {

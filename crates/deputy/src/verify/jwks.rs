@@ -6,8 +6,10 @@
 //!   for a few loads and never across an `await`, so a hung JWKS fetch stalls nobody but the
 //!   callers that need the fetch's answer.
 //! - Fetches are single-flight (a gate only fetchers take) and at most one per `min_refresh`,
-//!   failed or abandoned ones included: during the interval a caller gets the last answer (no
-//!   such key, or why the fetch failed) without a request to the IdP.
+//!   failed ones included: during the interval a caller gets the last answer (no such key, or
+//!   why the fetch failed) without a request to the IdP. A fetch runs as its own task and
+//!   records its answer itself, so a caller that disconnects mid-fetch cannot leave the cache
+//!   refusing every new `kid` for the interval.
 //! - `kid`s the last fetch did not have are remembered for `min_refresh` in a bounded set, so
 //!   repeated forged `kid`s do not even take the gate.
 //! - The key set expires after the JWKS response's `Cache-Control: max-age` (at least
@@ -58,7 +60,8 @@ pub(super) struct Jwks {
     uri: String,
     http: reqwest::Client,
     min_refresh: Duration,
-    state: Mutex<State>,
+    /// Shared with the fetch task, which records its outcome even when its caller is gone.
+    state: Arc<Mutex<State>>,
     /// Held by the one caller fetching; the others needing a fetch wait here for its answer.
     gate: tokio::sync::Mutex<()>,
     unknown: Option<moka::future::Cache<Box<str>, ()>>,
@@ -79,7 +82,7 @@ impl Jwks {
             uri,
             http: reqwest::Client::new(),
             min_refresh,
-            state: Mutex::new(State::default()),
+            state: Arc::new(Mutex::new(State::default())),
             gate: tokio::sync::Mutex::new(()),
             unknown: (!min_refresh.is_zero()).then(|| {
                 moka::future::Cache::builder()
@@ -122,26 +125,22 @@ impl Jwks {
         if let Some(refusal) = self.backing_off(now) {
             return self.refuse(kid, refusal).await;
         }
-        let outcome = self.fetch().await;
-        let refusal = {
-            let mut state = self.state();
-            match outcome {
-                Ok(set) => {
-                    let found = set.keys.get(kid).cloned();
-                    state.keys = Some(Arc::new(set));
-                    state.last_failure = None;
-                    if let Some(key) = found {
-                        return key.map_err(|e| e.to_string());
-                    }
-                    None
-                }
-                Err(failure) => {
-                    tracing::warn!(jwks_uri = %self.uri, "{failure}");
-                    let failure: Arc<str> = failure.into();
-                    state.last_failure = Some(failure.clone());
-                    Some(failure)
-                }
-            }
+        // The fetch runs as its own task and records its outcome itself: a caller that gives up
+        // (a client that disconnects on purpose) cannot leave the cache stuck on an abandoned
+        // attempt for `min_refresh`.
+        let fetch = tokio::spawn(fetch_and_record(
+            self.http.clone(),
+            self.uri.clone(),
+            self.min_refresh,
+            Arc::clone(&self.state),
+        ));
+        let refusal = match fetch.await {
+            Ok(Ok(set)) => match set.keys.get(kid).cloned() {
+                Some(key) => return key.map_err(|e| e.to_string()),
+                None => None,
+            },
+            Ok(Err(failure)) => Some(failure),
+            Err(_) => Some(format!("the JWKS fetch from {} did not finish", self.uri).into()),
         };
         self.refuse(kid, refusal).await
     }
@@ -196,39 +195,63 @@ impl Jwks {
             self.min_refresh.as_millis()
         )
     }
+}
 
-    async fn fetch(&self) -> Result<KeySet, String> {
-        let response = self
-            .http
-            .get(&self.uri)
-            .timeout(FETCH_TIMEOUT)
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .map_err(|e| format!("cannot fetch JWKS from {}: {e}", self.uri))?;
-        let lifetime = lifetime(response.headers(), self.min_refresh);
-        let set: JwkSet = response
-            .json()
-            .await
-            .map_err(|e| format!("JWKS at {} is not a JWK set: {e}", self.uri))?;
-        let mut keys = HashMap::with_capacity(set.keys.len());
-        for jwk in &set.keys {
-            let Some(kid) = &jwk.common.key_id else {
-                continue;
-            };
-            // The first key with a `kid` wins, as `JwkSet::find` would pick it.
-            keys.entry(kid.clone()).or_insert_with(|| {
-                DecodingKey::from_jwk(jwk)
-                    .map(Arc::new)
-                    .map_err(|e| format!("unusable JWK {kid:?}: {e}").into())
-            });
+/// Fetches the JWKS and records the outcome in `state` (the key set, or why it failed).
+async fn fetch_and_record(
+    http: reqwest::Client,
+    uri: String,
+    min_refresh: Duration,
+    state: Arc<Mutex<State>>,
+) -> Result<Arc<KeySet>, Arc<str>> {
+    let outcome = fetch(&http, &uri, min_refresh).await;
+    let mut state = state.lock().unwrap_or_else(PoisonError::into_inner);
+    match outcome {
+        Ok(set) => {
+            let set = Arc::new(set);
+            state.keys = Some(Arc::clone(&set));
+            state.last_failure = None;
+            Ok(set)
         }
-        tracing::debug!(jwks_uri = %self.uri, keys = keys.len(), lifetime_s = lifetime.as_secs(), "JWKS fetched");
-        Ok(KeySet {
-            keys,
-            expires: Instant::now() + lifetime,
-        })
+        Err(failure) => {
+            tracing::warn!(jwks_uri = %uri, "{failure}");
+            let failure: Arc<str> = failure.into();
+            state.last_failure = Some(Arc::clone(&failure));
+            Err(failure)
+        }
     }
+}
+
+async fn fetch(http: &reqwest::Client, uri: &str, min_refresh: Duration) -> Result<KeySet, String> {
+    let response = http
+        .get(uri)
+        .timeout(FETCH_TIMEOUT)
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .map_err(|e| format!("cannot fetch JWKS from {uri}: {e}"))?;
+    let lifetime = lifetime(response.headers(), min_refresh);
+    let set: JwkSet = response
+        .json()
+        .await
+        .map_err(|e| format!("JWKS at {uri} is not a JWK set: {e}"))?;
+    let mut keys = HashMap::with_capacity(set.keys.len());
+    for jwk in &set.keys {
+        let Some(kid) = &jwk.common.key_id else {
+            continue;
+        };
+        // The first key with a `kid` wins, as `JwkSet::find` would pick it.
+        keys.entry(kid.clone()).or_insert_with(|| {
+            DecodingKey::from_jwk(jwk)
+                .map(Arc::new)
+                .map_err(|e| format!("unusable JWK {kid:?}: {e}").into())
+        });
+    }
+    tracing::debug!(jwks_uri = %uri, keys = keys.len(), lifetime_s = lifetime.as_secs(), "JWKS fetched");
+    Ok(KeySet {
+        keys,
+        expires: Instant::now() + lifetime,
+    })
 }
 
 /// How long a key set is trusted: `max-age` from `Cache-Control` (`no-cache`/`no-store` count
