@@ -149,8 +149,10 @@ impl SecretsManagerFallback {
             return Err(error);
         }
         if self.latch.is_latched(principal, integration.name()) {
+            // The task, not the user: a user id is withheld where user ids are off.
             tracing::warn!(
-                "vault unavailable for {integration}, but the vault has served {principal} before: no downgrade to the shared secret (clear the latch to allow it)"
+                "vault unavailable for {integration} (task {}), but the vault has served this task's principal before: no downgrade to the shared secret (`deputy fallback latched` lists it; clear the latch to allow it)",
+                task.ctx.task_id
             );
             return Err(error);
         }
