@@ -79,16 +79,26 @@ pub async fn handler(State(state): State<Arc<AppState>>, body: Bytes) -> ApiResu
         .strip_prefix(SESSION_URI_PREFIX)
         .unwrap_or_default();
     let session = session::load(&state, id)?.ok_or_else(denied)?;
-    if session.expired(state.session_ttl)
-        || session.status != SessionStatus::AwaitingBinding
-        || !session.user.matches_identifier(
+    let ttl = state.session_ttl;
+    let mut code = None;
+    // Compare-and-set under the store lock: exactly one call moves the session from
+    // AwaitingBinding to Exchanging and takes its code; every concurrent call is refused.
+    let claimed = session::update(&state, id, |mut s| {
+        let bound = s.user.matches_identifier(
             user_id.as_deref(),
             user_token.as_ref().map(Sensitive::expose),
-        )
-    {
+        );
+        if s.status != SessionStatus::AwaitingBinding || s.expired(ttl) || !bound {
+            return None;
+        }
+        code = Some(s.code.take()?);
+        s.status = SessionStatus::Exchanging;
+        Some(s)
+    })?;
+    let (Some(claimed), Some(code)) = (claimed, code) else {
         tracing::info!(workload = %session.workload, provider = %session.provider, "session binding refused");
         return Err(denied());
-    }
-    redeem(&state, session).await?;
+    };
+    redeem(&state, claimed, code).await?;
     Ok(Json(json!({})))
 }

@@ -8,7 +8,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use serde_json::{Value, json};
 
-use super::session::{VaultToken, load_token, save_token, vault_key};
+use super::session::{TokenTarget, VaultToken, load_token, save_token, vault_key};
 use super::wat::{self, WatClaims};
 use super::{federation, obo};
 use crate::aws_error::ApiResult;
@@ -139,6 +139,19 @@ impl TokenRequestBody {
     }
 }
 
+impl TokenRequestBody {
+    /// What the requested token is for (scopes, resources, audiences, custom parameters): part
+    /// of its vault key.
+    pub fn target(&self) -> TokenTarget<'_> {
+        TokenTarget {
+            scopes: &self.scopes,
+            resources: &self.resources,
+            audiences: &self.audiences,
+            custom_parameters: &self.custom_parameters,
+        }
+    }
+}
+
 /// The handler.
 pub async fn handler(State(state): State<Arc<AppState>>, body: Bytes) -> ApiResult<Json<Value>> {
     let body = TokenRequestBody::parse(&body)?;
@@ -187,12 +200,13 @@ pub fn extend_params(
     }
 }
 
-/// Converts a token response into a vault token.
+/// Converts a token response into a vault token ([`request_token`] already refused an
+/// `expires_in` past the clock's range; this saturates rather than overflow).
 pub fn to_vault_token(response: TokenResponse) -> VaultToken {
     VaultToken {
         access_token: response.access_token,
         refresh_token: response.refresh_token,
-        expires_at: now_secs() + response.expires_in.unwrap_or(3600),
+        expires_at: now_secs().saturating_add(response.expires_in.unwrap_or(3600)),
     }
 }
 
@@ -221,7 +235,7 @@ async fn m2m(state: &AppState, request: &TokenRequest) -> ApiResult<Value> {
         &request.wat.workload,
         None,
         &request.provider.name,
-        &request.body.scopes,
+        &request.body.target(),
     );
     if !request.body.force
         && let Some(token) = load_token(state, &key)?.filter(VaultToken::usable)
