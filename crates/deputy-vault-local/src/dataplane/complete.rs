@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 
 use super::federation::{INVALID_SESSION, redeem};
 use super::identities::{USER_ID, USER_TOKEN};
-use super::oauth2_token::SESSION_URI;
 use super::session::{self, SessionStatus};
+use super::token_request::SESSION_URI;
 use crate::aws_error::{ApiError, ApiResult};
 use crate::sensitive::Sensitive;
 use crate::state::AppState;
@@ -99,6 +99,11 @@ pub async fn handler(State(state): State<Arc<AppState>>, body: Bytes) -> ApiResu
         tracing::info!(workload = %session.workload, provider = %session.provider, "session binding refused");
         return Err(denied());
     };
-    redeem(&state, claimed, code).await?;
+    // The exchange runs in its own task: a caller that hangs up mid-exchange does not leave
+    // the claimed session stuck in Exchanging.
+    let exchanging = Arc::clone(&state);
+    tokio::spawn(async move { redeem(&exchanging, claimed, code).await })
+        .await
+        .map_err(|_| ApiError::Internal("the code exchange stopped unexpectedly".into()))??;
     Ok(Json(json!({})))
 }

@@ -2,10 +2,10 @@
 
 use serde_json::{Value, json};
 
-use super::oauth2_token::{TokenRequest, extend_params, to_vault_token};
 use super::session::{
     self, Session, SessionStatus, TokenTarget, VaultToken, load_token, save_token, vault_key,
 };
+use super::token_request::{TokenRequest, extend_params, to_vault_token};
 use crate::aws_error::{ApiError, ApiResult};
 use crate::ids::{b64url, now_secs, random_token, sha256, uuid_v4};
 use crate::oauth_client::{ClientAuth, request_token};
@@ -202,39 +202,36 @@ async fn start(state: &AppState, request: &TokenRequest, return_url: String) -> 
 /// [`SessionStatus::Exchanging`], so no other call redeems it) and stores the token in the
 /// vault. The session then becomes COMPLETED, or FAILED if the exchange failed.
 pub async fn redeem(state: &AppState, session: Session, code: Sensitive) -> ApiResult<()> {
-    let result = exchange_code(state, &session, &code).await;
-    let token = match &result {
-        Ok(token) => {
-            let key = if session.token_key.is_empty() {
-                vault_key(
-                    &session.workload,
-                    session.user.user_key().as_deref(),
-                    &session.provider,
-                    &TokenTarget {
-                        scopes: &session.scopes,
-                        ..TokenTarget::default()
-                    },
-                )
-            } else {
-                session.token_key.clone()
-            };
-            save_token(state, &key, token)?;
-            Some(token.access_token.clone())
-        }
-        Err(_) => None,
+    let key = if session.token_key.is_empty() {
+        vault_key(
+            &session.workload,
+            session.user.user_key().as_deref(),
+            &session.provider,
+            &TokenTarget {
+                scopes: &session.scopes,
+                ..TokenTarget::default()
+            },
+        )
+    } else {
+        session.token_key.clone()
     };
+    let outcome = match exchange_code(state, &session, &code).await {
+        Ok(token) => save_token(state, &key, &token).map(|()| token),
+        Err(e) => Err(e),
+    };
+    let access_token = outcome.as_ref().ok().map(|t| t.access_token.clone());
     session::update(state, &session.id, |mut s| {
         (s.status == SessionStatus::Exchanging).then(|| {
-            s.status = if token.is_some() {
+            s.status = if access_token.is_some() {
                 SessionStatus::Completed
             } else {
                 SessionStatus::Failed
             };
-            s.access_token = token;
+            s.access_token = access_token;
             s
         })
     })?;
-    result.map(|_| ())
+    outcome.map(|_| ())
 }
 
 async fn exchange_code(
