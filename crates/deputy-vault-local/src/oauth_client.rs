@@ -4,6 +4,7 @@ use serde::Deserialize;
 
 use crate::aws_error::ApiError;
 use crate::config::ClientAuthMethod;
+use crate::ids::now_secs;
 use crate::registry::Provider;
 use crate::sensitive::Sensitive;
 
@@ -75,9 +76,19 @@ pub async fn request_token(
             status.as_u16()
         )));
     }
-    response.json::<TokenResponse>().await.map_err(|_| {
+    let token = response.json::<TokenResponse>().await.map_err(|_| {
         ApiError::validation(format!(
             "{what} failed: the token endpoint returned no access_token"
         ))
-    })
+    })?;
+    if let Some(seconds) = token.expires_in
+        && now_secs().checked_add(seconds).is_none()
+    {
+        tracing::info!(provider = %provider.name, expires_in = seconds, "token endpoint answered an expires_in past the clock");
+        return Err(ApiError::validation(format!(
+            "{what} failed: the token endpoint of credential provider '{}' answered expires_in = {seconds} seconds, which is past any representable expiry; fix the provider's token lifetime",
+            provider.name
+        )));
+    }
+    Ok(token)
 }

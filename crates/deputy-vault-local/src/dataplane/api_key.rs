@@ -7,7 +7,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use serde_json::{Value, json};
 
-use super::oauth2_token::{PROVIDER_NAME, WAT_RULE};
+use super::token_request::{PROVIDER_NAME, WAT_RULE};
 use super::wat;
 use crate::aws_error::{ApiError, ApiResult};
 use crate::state::AppState;

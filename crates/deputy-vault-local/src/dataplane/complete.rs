@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 
 use super::federation::{INVALID_SESSION, redeem};
 use super::identities::{USER_ID, USER_TOKEN};
-use super::oauth2_token::SESSION_URI;
 use super::session::{self, SessionStatus};
+use super::token_request::SESSION_URI;
 use crate::aws_error::{ApiError, ApiResult};
 use crate::sensitive::Sensitive;
 use crate::state::AppState;
@@ -79,16 +79,31 @@ pub async fn handler(State(state): State<Arc<AppState>>, body: Bytes) -> ApiResu
         .strip_prefix(SESSION_URI_PREFIX)
         .unwrap_or_default();
     let session = session::load(&state, id)?.ok_or_else(denied)?;
-    if session.expired(state.session_ttl)
-        || session.status != SessionStatus::AwaitingBinding
-        || !session.user.matches_identifier(
+    let ttl = state.session_ttl;
+    let mut code = None;
+    // Compare-and-set under the store lock: exactly one call moves the session from
+    // AwaitingBinding to Exchanging and takes its code; every concurrent call is refused.
+    let claimed = session::update(&state, id, |mut s| {
+        let bound = s.user.matches_identifier(
             user_id.as_deref(),
             user_token.as_ref().map(Sensitive::expose),
-        )
-    {
+        );
+        if s.status != SessionStatus::AwaitingBinding || s.expired(ttl) || !bound {
+            return None;
+        }
+        code = Some(s.code.take()?);
+        s.status = SessionStatus::Exchanging;
+        Some(s)
+    })?;
+    let (Some(claimed), Some(code)) = (claimed, code) else {
         tracing::info!(workload = %session.workload, provider = %session.provider, "session binding refused");
         return Err(denied());
-    }
-    redeem(&state, session).await?;
+    };
+    // The exchange runs in its own task: a caller that hangs up mid-exchange does not leave
+    // the claimed session stuck in Exchanging.
+    let exchanging = Arc::clone(&state);
+    tokio::spawn(async move { redeem(&exchanging, claimed, code).await })
+        .await
+        .map_err(|_| ApiError::Internal("the code exchange stopped unexpectedly".into()))??;
     Ok(Json(json!({})))
 }

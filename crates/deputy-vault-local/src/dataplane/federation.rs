@@ -2,8 +2,10 @@
 
 use serde_json::{Value, json};
 
-use super::oauth2_token::{TokenRequest, extend_params, to_vault_token};
-use super::session::{self, Session, SessionStatus, VaultToken, load_token, save_token, vault_key};
+use super::session::{
+    self, Session, SessionStatus, TokenTarget, VaultToken, load_token, save_token, vault_key,
+};
+use super::token_request::{TokenRequest, extend_params, to_vault_token};
 use crate::aws_error::{ApiError, ApiResult};
 use crate::ids::{b64url, now_secs, random_token, sha256, uuid_v4};
 use crate::oauth_client::{ClientAuth, request_token};
@@ -40,7 +42,7 @@ pub async fn get_token(state: &AppState, request: &TokenRequest) -> ApiResult<Va
         &workload.name,
         Some(&user_key),
         &request.provider.name,
-        &request.body.scopes,
+        &request.body.target(),
     );
     if !request.body.force {
         if let Some(uri) = &request.body.session_uri {
@@ -68,25 +70,45 @@ fn poll(state: &AppState, request: &TokenRequest, uri: &str, user_key: &str) -> 
                 && s.user.user_key().as_deref() == Some(user_key)
         })
         .ok_or_else(|| ApiError::AccessDenied(INVALID_SESSION.into()))?;
-    match session.status {
-        SessionStatus::Completed => match &session.access_token {
-            Some(token) => Ok(json!({ "accessToken": token.expose() })),
-            None => Ok(json!({ "sessionUri": session.uri(), "sessionStatus": "FAILED" })),
-        },
-        SessionStatus::Failed => {
-            Ok(json!({ "sessionUri": session.uri(), "sessionStatus": "FAILED" }))
+    if matches!(
+        session.status,
+        SessionStatus::AwaitingUser | SessionStatus::AwaitingBinding
+    ) && session.expired(state.session_ttl)
+    {
+        let ttl = state.session_ttl;
+        // Compare-and-set: only a session still waiting (and expired) becomes FAILED, never
+        // one a concurrent CompleteResourceTokenAuth claimed or completed meanwhile.
+        let failed = session::update(state, &session.id, |mut s| {
+            let waiting = matches!(
+                s.status,
+                SessionStatus::AwaitingUser | SessionStatus::AwaitingBinding
+            );
+            (waiting && s.expired(ttl)).then(|| {
+                s.status = SessionStatus::Failed;
+                s
+            })
+        })?;
+        let current = match failed {
+            Some(failed) => failed,
+            None => session::load(state, &session.id)?
+                .ok_or_else(|| ApiError::AccessDenied(INVALID_SESSION.into()))?,
+        };
+        return Ok(status_response(&current));
+    }
+    Ok(status_response(&session))
+}
+
+fn status_response(session: &Session) -> Value {
+    match (&session.status, &session.access_token) {
+        (SessionStatus::Completed, Some(token)) => json!({ "accessToken": token.expose() }),
+        (SessionStatus::Completed | SessionStatus::Failed, _) => {
+            json!({ "sessionUri": session.uri(), "sessionStatus": "FAILED" })
         }
-        _ if session.expired(state.session_ttl) => {
-            let mut failed = session;
-            failed.status = SessionStatus::Failed;
-            session::save(state, &failed)?;
-            Ok(json!({ "sessionUri": failed.uri(), "sessionStatus": "FAILED" }))
-        }
-        _ => Ok(json!({
+        _ => json!({
             "authorizationUrl": session.authorization_url.expose(),
             "sessionUri": session.uri(),
             "sessionStatus": "IN_PROGRESS",
-        })),
+        }),
     }
 }
 
@@ -152,6 +174,12 @@ async fn start(state: &AppState, request: &TokenRequest, return_url: String) -> 
         user: request.wat.user.clone(),
         provider: request.provider.name.clone(),
         scopes: request.body.scopes.clone(),
+        token_key: vault_key(
+            &request.wat.workload,
+            request.wat.user.user_key().as_deref(),
+            &request.provider.name,
+            &request.body.target(),
+        ),
         return_url,
         custom_state: request.body.custom_state.clone().map(Sensitive::new),
         authorization_url: Sensitive::new(url.to_string()),
@@ -170,14 +198,48 @@ async fn start(state: &AppState, request: &TokenRequest, return_url: String) -> 
     }))
 }
 
-/// Exchanges the session's code (called by CompleteResourceTokenAuth after the binding check)
-/// and stores the token in the vault.
-pub async fn redeem(state: &AppState, mut session: Session) -> ApiResult<()> {
+/// Exchanges the `code` of a session that CompleteResourceTokenAuth claimed (its status is
+/// [`SessionStatus::Exchanging`], so no other call redeems it) and stores the token in the
+/// vault. The session then becomes COMPLETED, or FAILED if the exchange failed.
+pub async fn redeem(state: &AppState, session: Session, code: Sensitive) -> ApiResult<()> {
+    let key = if session.token_key.is_empty() {
+        vault_key(
+            &session.workload,
+            session.user.user_key().as_deref(),
+            &session.provider,
+            &TokenTarget {
+                scopes: &session.scopes,
+                ..TokenTarget::default()
+            },
+        )
+    } else {
+        session.token_key.clone()
+    };
+    let outcome = match exchange_code(state, &session, &code).await {
+        Ok(token) => save_token(state, &key, &token).map(|()| token),
+        Err(e) => Err(e),
+    };
+    let access_token = outcome.as_ref().ok().map(|t| t.access_token.clone());
+    session::update(state, &session.id, |mut s| {
+        (s.status == SessionStatus::Exchanging).then(|| {
+            s.status = if access_token.is_some() {
+                SessionStatus::Completed
+            } else {
+                SessionStatus::Failed
+            };
+            s.access_token = access_token;
+            s
+        })
+    })?;
+    outcome.map(|_| ())
+}
+
+async fn exchange_code(
+    state: &AppState,
+    session: &Session,
+    code: &Sensitive,
+) -> ApiResult<VaultToken> {
     let provider = state.provider(&session.provider)?;
-    let code = session
-        .code
-        .clone()
-        .ok_or_else(|| ApiError::AccessDenied(INVALID_SESSION.into()))?;
     let server = state.auth_server(&provider).await?;
     let params = vec![
         ("grant_type".to_string(), "authorization_code".to_string()),
@@ -188,7 +250,7 @@ pub async fn redeem(state: &AppState, mut session: Session) -> ApiResult<()> {
             session.code_verifier.expose().to_owned(),
         ),
     ];
-    let result = request_token(
+    let response = request_token(
         &state.http,
         &provider,
         &server.token_endpoint,
@@ -196,26 +258,6 @@ pub async fn redeem(state: &AppState, mut session: Session) -> ApiResult<()> {
         ClientAuth::Provider,
         "Token exchange",
     )
-    .await;
-    session.code = None;
-    match result {
-        Ok(response) => {
-            let token = to_vault_token(response);
-            let key = vault_key(
-                &session.workload,
-                session.user.user_key().as_deref(),
-                &session.provider,
-                &session.scopes,
-            );
-            save_token(state, &key, &token)?;
-            session.access_token = Some(token.access_token);
-            session.status = SessionStatus::Completed;
-            session::save(state, &session)
-        }
-        Err(e) => {
-            session.status = SessionStatus::Failed;
-            session::save(state, &session)?;
-            Err(e)
-        }
-    }
+    .await?;
+    Ok(to_vault_token(response))
 }

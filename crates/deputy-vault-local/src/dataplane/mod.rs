@@ -8,6 +8,7 @@ pub mod identities;
 pub mod oauth2_token;
 pub mod obo;
 pub mod session;
+pub mod token_request;
 pub mod wat;
 
 use std::sync::Arc;

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::oauth2_token::{TokenRequest, client_credentials, extend_params};
+use super::token_request::{TokenRequest, client_credentials, extend_params};
 use super::wat::UserBinding;
 use crate::aws_error::{ApiError, ApiResult};
 use crate::config::{ActorTokenContent, OboGrantType};

@@ -1,5 +1,7 @@
 //! USER_FEDERATION sessions (stored encrypted in the SQLite store) and vault tokens.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::wat::UserBinding;
@@ -16,6 +18,9 @@ pub enum SessionStatus {
     AwaitingUser,
     /// The IdP redirected back with a code; waiting for `CompleteResourceTokenAuth`.
     AwaitingBinding,
+    /// One `CompleteResourceTokenAuth` claimed the session and is redeeming its code; every
+    /// other call is refused.
+    Exchanging,
     /// The code was exchanged; polls return the token.
     Completed,
     /// The user denied consent or the exchange failed.
@@ -37,6 +42,10 @@ pub struct Session {
     pub provider: String,
     /// Requested scopes.
     pub scopes: Vec<String>,
+    /// The vault key the exchanged token is stored under (see [`vault_key`]): it covers the
+    /// scopes, resources, audiences and custom parameters the session was started with.
+    #[serde(default)]
+    pub token_key: String,
     /// Session-binding return URL.
     pub return_url: String,
     /// `customState`.
@@ -83,6 +92,20 @@ pub fn save(state: &AppState, session: &Session) -> ApiResult<()> {
         .map_err(|e| ApiError::Internal(e.to_string()))
 }
 
+/// Compare-and-set on a stored session: `decide` sees the current session under the store
+/// lock and returns its successor (which is written) or `None` (nothing changes, and `None`
+/// is returned).
+pub fn update(
+    state: &AppState,
+    id: &str,
+    decide: impl FnOnce(Session) -> Option<Session>,
+) -> ApiResult<Option<Session>> {
+    state
+        .store
+        .update_session(id, decide)
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
 /// A token held in the vault.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct VaultToken {
@@ -101,21 +124,59 @@ impl VaultToken {
     }
 }
 
-/// The vault key of a token: workload, user, provider and scope set.
+/// What a token was requested for, beyond its workload, user and provider: a token minted
+/// for one audience, resource or set of custom parameters is never served for another.
+///
+/// ```
+/// use deputy_vault_local::dataplane::session::{TokenTarget, vault_key};
+/// let a = ["api-a".to_string()];
+/// let b = ["api-b".to_string()];
+/// let for_a = TokenTarget { audiences: &a, ..TokenTarget::default() };
+/// let for_b = TokenTarget { audiences: &b, ..TokenTarget::default() };
+/// assert_ne!(vault_key("w", None, "p", &for_a), vault_key("w", None, "p", &for_b));
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokenTarget<'a> {
+    /// `scopes`.
+    pub scopes: &'a [String],
+    /// `resources`.
+    pub resources: &'a [String],
+    /// `audiences`.
+    pub audiences: &'a [String],
+    /// `customParameters`.
+    pub custom_parameters: &'a [(String, String)],
+}
+
+fn canonical(list: &[String]) -> Vec<&str> {
+    let mut sorted: Vec<&str> = list.iter().map(String::as_str).collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    sorted
+}
+
+/// The vault key of a token: workload, user, provider and target (lists compared as sets,
+/// custom parameters as a map), hashed.
 pub fn vault_key(
     workload: &str,
     user_key: Option<&str>,
     provider: &str,
-    scopes: &[String],
+    target: &TokenTarget<'_>,
 ) -> String {
-    let mut sorted = scopes.to_vec();
-    sorted.sort();
-    sorted.dedup();
-    let text = format!(
-        "{workload}\u{0}{}\u{0}{provider}\u{0}{}",
+    let custom: BTreeMap<&str, &str> = target
+        .custom_parameters
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let text = serde_json::json!([
+        workload,
         user_key.unwrap_or(""),
-        sorted.join(" ")
-    );
+        provider,
+        canonical(target.scopes),
+        canonical(target.resources),
+        canonical(target.audiences),
+        custom,
+    ])
+    .to_string();
     hex(&sha256(text.as_bytes()))
 }
 

@@ -127,6 +127,44 @@ impl Store {
         self.unseal(sealed)
     }
 
+    /// Compare-and-set on a session: under the store lock, reads it, asks `decide` for its
+    /// successor and writes that, so two callers never both act on the same state. Returns the
+    /// successor when `decide` chose one, `None` when the session is unknown or was left as is.
+    pub fn update_session<T: Serialize + DeserializeOwned>(
+        &self,
+        id: &str,
+        decide: impl FnOnce(T) -> Option<T>,
+    ) -> Result<Option<T>, VaultError> {
+        let conn = self
+            .conn
+            .lock()
+            .map_err(|_| VaultError::Store("store lock poisoned".into()))?;
+        let row: Option<(String, Vec<u8>)> = conn
+            .query_row(
+                "SELECT state, data FROM sessions WHERE id = ?1",
+                params![id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(store_err)?;
+        let Some((oauth_state, sealed)) = row else {
+            return Ok(None);
+        };
+        let Some(current) = self.unseal::<T>(Some(sealed))? else {
+            return Ok(None);
+        };
+        let Some(next) = decide(current) else {
+            return Ok(None);
+        };
+        let data = self.seal(&next)?;
+        conn.execute(
+            "UPDATE sessions SET data = ?1 WHERE id = ?2 AND state = ?3",
+            params![data, id, oauth_state],
+        )
+        .map_err(store_err)?;
+        Ok(Some(next))
+    }
+
     /// Finds a session id by its OAuth `state`.
     pub fn session_id_by_state(&self, state: &str) -> Result<Option<String>, VaultError> {
         self.with_conn(|c| {

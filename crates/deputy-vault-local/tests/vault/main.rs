@@ -2,10 +2,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod common;
+mod completion_race;
 mod control_plane;
+mod counted_idp;
 mod dev_idp;
 mod errors;
+mod idp_expiry;
 mod m2m_obo_api_keys;
 mod operations;
+mod stored_token_keys;
 mod user_federation;
 mod workload_tokens;
