@@ -199,3 +199,88 @@ async fn the_report_renders_graphs_findings_and_counts_in_chromium() {
     assert!(!text.contains("ghp_0123456789abcdefABCDEF0123"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Span strings an attacker controls (a user id, a rule id, a provider) hold
+/// script tags, `javascript:` URLs and attribute-breaking quotes: the report shows them as
+/// text, runs nothing, links nowhere, and says so in its Content-Security-Policy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_span_strings_run_nothing_in_the_report() {
+    let hostile = [
+        (
+            attr::RULE_ID,
+            r#""><script>window.pwned=1</script><b a=" onmouseover="window.pwned=3"#,
+        ),
+        (attr::PROVIDER, "javascript:window.pwned=2"),
+    ];
+    let mut span_attrs = resolve_span(
+        "task-hostile",
+        Some(r#"dev+"><img/src/onerror=window.pwned=4>"#),
+        "read",
+        &fingerprint(9),
+    );
+    for (key, value) in hostile {
+        set(&mut span_attrs, key, json!({ "stringValue": value }));
+    }
+    let input = line(vec![span(9, attr::SPAN_RESOLVE, &span_attrs)]);
+    let mut sink = JsonLinesSink::new(Vec::new(), Vec::new());
+    run_lines(&mut Pipeline::default(), input.as_bytes(), &mut sink).unwrap();
+    let records: Vec<AuditRecord> = String::from_utf8(sink.records)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        records.len(),
+        1,
+        "the hostile span is a record: {}",
+        String::from_utf8_lossy(&sink.findings)
+    );
+    let html = deputy_audit::report::render(&records, &[]);
+    assert!(html.contains("http-equiv=\"Content-Security-Policy\""));
+    assert!(!html.contains("<script>window.pwned"));
+    let dir = std::env::temp_dir().join(format!("deputy-audit-hostile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let page = dir.join("report.html");
+    std::fs::write(&page, &html).unwrap();
+
+    let browser = Browser::launch().await;
+    browser.goto(&format!("file://{}", page.display())).await;
+    let dom = browser
+        .eval(
+            r#"
+            for (const el of document.querySelectorAll('*')) {
+              el.dispatchEvent(new MouseEvent('mouseover', { bubbles: true }));
+            }
+            return {
+              pwned: window.pwned ?? null,
+              scripts: document.scripts.length,
+              handlers: [...document.querySelectorAll('*')]
+                .flatMap(el => [...el.attributes].map(a => a.name))
+                .filter(name => name.startsWith('on')).length,
+              javascriptLinks: [...document.querySelectorAll('[href],[src],[action]')]
+                .filter(el => /^\s*javascript:/i.test(el.getAttribute('href') ?? el.getAttribute('src') ?? el.getAttribute('action') ?? '')).length,
+              csp: document.querySelector('meta[http-equiv="Content-Security-Policy"]')?.content ?? '',
+              text: document.body.innerText,
+            };"#,
+        )
+        .await;
+    browser.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(dom["pwned"], serde_json::Value::Null, "{dom:#}");
+    assert_eq!(dom["scripts"], 0);
+    assert_eq!(
+        dom["handlers"], 0,
+        "no event-handler attribute was injected"
+    );
+    assert_eq!(dom["javascriptLinks"], 0);
+    assert!(
+        dom["csp"].as_str().unwrap().contains("script-src 'none'"),
+        "{dom:#}"
+    );
+    // The hostile user id is there, as text.
+    let text = dom["text"].as_str().unwrap();
+    assert!(
+        text.contains(r#"dev+"><img/src/onerror=window.pwned=4>"#),
+        "{text}"
+    );
+}

@@ -43,7 +43,10 @@ pub fn render(records: &[AuditRecord], extra: &[Finding]) -> String {
     }
 
     let mut html = String::with_capacity(16 * 1024);
-    html.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>deputy audit report</title><style>");
+    html.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
+    // Defence in depth behind the escaping: nothing loads, nothing runs, nothing submits.
+    html.push_str(CONTENT_SECURITY_POLICY);
+    html.push_str("<title>deputy audit report</title><style>");
     html.push_str(STYLE);
     html.push_str("</style></head><body><h1>deputy audit report</h1>");
     html.push_str(r#"<section id="counts"><h2>Counts</h2><table>"#);
@@ -170,6 +173,10 @@ const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:24px;color:#12
 table{border-collapse:collapse;margin:8px 0}th,td{border:1px solid #ccd;padding:4px 8px;text-align:left;font-size:13px}\
 section.task{border-top:2px solid #345;margin-top:24px;padding-top:8px}\
 tr.finding td:first-child{color:#a00;font-weight:600}.clean{color:#080}svg.graph{display:block;max-width:100%}";
+
+/// The report's Content-Security-Policy: no script, no fetch, no form target, no base URL; only
+/// its own inline style and inline SVG.
+const CONTENT_SECURITY_POLICY: &str = "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'none'; base-uri 'none'; form-action 'none'\">";
 
 #[cfg(test)]
 mod tests {
