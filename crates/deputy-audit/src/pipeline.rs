@@ -14,9 +14,12 @@ use crate::otlp_json::{self, JsonDecodeError};
 use crate::record::{self, Resolution, SpanError};
 use crate::record_json;
 use crate::span::Span;
+pub use lines::MAX_LINE_BYTES;
+use lines::{LineRead, read_bounded_line};
 
 pub use sink::{JsonLinesSink, Sink, write_batch};
 
+mod lines;
 mod sink;
 
 /// Input that could not be read; the rest of the input is still processed.
@@ -29,6 +32,14 @@ pub enum IngestError {
         line: u64,
         /// The decoding error.
         source: JsonDecodeError,
+    },
+    /// A line is longer than [`MAX_LINE_BYTES`]; it was read past without being kept.
+    #[error(
+        "line {line}: longer than {MAX_LINE_BYTES} bytes; the line was skipped (split the collector's batches)"
+    )]
+    TooLong {
+        /// 1-based input line.
+        line: u64,
     },
     /// A line is not UTF-8.
     #[error("line {line}: not UTF-8 ({reason}); the line was skipped")]
@@ -340,10 +351,19 @@ pub fn run_lines(
     let mut line = 0u64;
     loop {
         buffer.clear();
-        if reader.read_until(b'\n', &mut buffer)? == 0 {
-            return Ok(());
-        }
+        let read = match read_bounded_line(&mut reader, &mut buffer)? {
+            None => return Ok(()),
+            Some(read) => read,
+        };
         line += 1;
+        if read == LineRead::TooLong {
+            pipeline.stats.lines += 1;
+            pipeline.stats.errors += 1;
+            batch.clear();
+            batch.errors.push(IngestError::TooLong { line });
+            write_batch(&batch, sink)?;
+            continue;
+        }
         let text = buffer.strip_suffix(b"\n").unwrap_or(&buffer);
         let text = text.strip_suffix(b"\r").unwrap_or(text);
         batch.clear();
