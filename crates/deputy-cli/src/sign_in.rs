@@ -15,7 +15,7 @@ use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use deputy::callback::{SignedSessionCookie, consent_callback_router};
+use deputy::callback::{SignedSessionCookie, consent_callback_router, request_cookie};
 use deputy::user_jwt::UserJwt;
 use deputy::verify::TokenVerifier;
 use deputy::{Resolver, UserToken};
@@ -170,14 +170,8 @@ async fn form(Query(query): Query<HashMap<String, String>>) -> Response {
 /// Whether the POST came from this server's own form: its CSRF cookie and field agree, and an
 /// `Origin`, when sent, is this host.
 fn same_site_form(headers: &HeaderMap, field: &str) -> bool {
-    let cookie = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == CSRF_COOKIE)
-        .map(|(_, value)| value);
+    // Sent twice, or oversized: no match.
+    let cookie = request_cookie(headers, CSRF_COOKIE).ok().flatten();
     let origin_ok = match (headers.get(header::ORIGIN), headers.get(header::HOST)) {
         (None, _) => true,
         (Some(origin), Some(host)) => origin

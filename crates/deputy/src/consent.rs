@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use moka::future::Cache;
 
-use deputy_core::{Integration, UserId};
+use deputy_core::Integration;
 
 use crate::error::ConsentRequired;
 use crate::task::Task;
@@ -72,13 +72,12 @@ pub(crate) struct PendingKey {
 }
 
 /// What the return-URL callback needs to bind a session: the session, the artifact that
-/// minted the WAT of the task that started it and the user that artifact names (whom the
-/// browser's signed-in user must equal), and the request it was for.
+/// minted the WAT of the task that started it (the user it names is whom the browser's
+/// signed-in user must equal), and the request it was for.
 #[derive(Debug, Clone)]
 pub(crate) struct PendingSession {
     pub session_uri: String,
     pub binding: WatBinding,
-    pub initiator: UserId,
     pub integration: Integration,
     pub key: PendingKey,
 }

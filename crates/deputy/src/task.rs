@@ -293,3 +293,20 @@ impl WatBinding {
         }
     }
 }
+
+/// A principal without its JWT issuer (`jwt:<user>`, `user-id:<user>`): the no-downgrade
+/// latch's key, as it was before the issuer joined the principal, so latches written then
+/// still hold.
+pub(crate) fn principal_without_issuer(principal: &str) -> &str {
+    principal
+        .split_once(' ')
+        .map_or(principal, |(kind_and_user, _)| kind_and_user)
+}
+
+/// The user id a principal names, whichever way the user was proven.
+pub(crate) fn user_of_principal(principal: &str) -> Option<&str> {
+    let without_issuer = principal_without_issuer(principal);
+    without_issuer
+        .strip_prefix("user-id:")
+        .or_else(|| without_issuer.strip_prefix("jwt:"))
+}

@@ -204,14 +204,8 @@ impl TokenCache {
     /// `user` matches a key's user exactly, or the user id in a resolver's principal
     /// (`user-id:<user>`, `jwt:<user> <issuer>`).
     pub fn invalidate_user(&self, user: &str) {
-        // Principals are `user-id:<user>` or `jwt:<user> <issuer>` (`Task::principal`).
         let of_user = |principal: &str| {
-            let bare = principal.strip_prefix("user-id:").or_else(|| {
-                principal
-                    .strip_prefix("jwt:")
-                    .map(|rest| rest.split_once(' ').map_or(rest, |(user, _)| user))
-            });
-            principal == user || bare == Some(user)
+            principal == user || crate::task::user_of_principal(principal) == Some(user)
         };
         self.shards
             .retain(|key| !compact_field(&key.0, USER).is_some_and(of_user));

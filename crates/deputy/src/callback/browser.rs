@@ -69,8 +69,20 @@ pub trait BrowserAuthenticator: Send + Sync {
     fn authenticate<'a>(&'a self, headers: &'a HeaderMap) -> AuthenticateFuture<'a>;
 }
 
-/// The value of cookie `name` in the request, if present exactly once and not oversized.
-fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, BrowserAuthError> {
+/// The value of cookie `name` in the request: refused when it is sent more than once (which
+/// copy would count is ambiguous) or is longer than [`MAX_CREDENTIAL_BYTES`].
+///
+/// ```
+/// use axum::http::{HeaderMap, header::COOKIE};
+/// let mut headers = HeaderMap::new();
+/// headers.insert(COOKIE, "a=1; b=2".parse().unwrap());
+/// assert_eq!(deputy::callback::request_cookie(&headers, "b").unwrap(), Some("2"));
+/// assert_eq!(deputy::callback::request_cookie(&headers, "c").unwrap(), None);
+/// ```
+pub fn request_cookie<'h>(
+    headers: &'h HeaderMap,
+    name: &str,
+) -> Result<Option<&'h str>, BrowserAuthError> {
     let mut found = None;
     for header in headers.get_all(COOKIE) {
         let Ok(header) = header.to_str() else {
@@ -247,7 +259,7 @@ impl SignedSessionCookie {
 impl BrowserAuthenticator for SignedSessionCookie {
     fn authenticate<'a>(&'a self, headers: &'a HeaderMap) -> AuthenticateFuture<'a> {
         Box::pin(async move {
-            match cookie(headers, &self.name)? {
+            match request_cookie(headers, &self.name)? {
                 Some(value) => self.verify(value),
                 None => Err(BrowserAuthError::NotSignedIn {
                     sign_in_url: self.sign_in_url.clone(),
@@ -317,7 +329,7 @@ impl BearerJwtAuthenticator {
             }
         }
         match &self.cookie {
-            Some(name) => cookie(headers, name),
+            Some(name) => request_cookie(headers, name),
             None => Ok(None),
         }
     }

@@ -32,7 +32,7 @@ use tokio::sync::Semaphore;
 
 pub use browser::{
     AuthenticateFuture, BearerJwtAuthenticator, BrowserAuthError, BrowserAuthenticator,
-    MAX_CREDENTIAL_BYTES, MIN_COOKIE_KEY_BYTES, SignedSessionCookie,
+    MAX_CREDENTIAL_BYTES, MIN_COOKIE_KEY_BYTES, SignedSessionCookie, request_cookie,
 };
 
 use crate::Resolver;

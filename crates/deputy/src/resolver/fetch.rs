@@ -111,13 +111,12 @@ impl Resolver {
                                     scopes: decision.scopes.clone(),
                                 };
                                 Box::pin(inner.pending.insert(key.clone(), consent.clone())).await;
-                                if let (Some(state), Some(initiator)) =
-                                    (new_state, task.wat.binding().user())
+                                if let Some(state) = new_state
+                                    && task.wat.binding().user().is_some()
                                 {
                                     let session = PendingSession {
                                         session_uri: consent.session_uri.clone(),
                                         binding: task.wat.binding().clone(),
-                                        initiator: initiator.clone(),
                                         integration: integration.clone(),
                                         key,
                                     };

@@ -217,7 +217,7 @@ impl Resolver {
                 "session_id does not match the session this custom_state was issued for".into(),
             ));
         }
-        if pending.initiator != *browser_user {
+        if pending.binding.user() != Some(browser_user) {
             self.inner.pending.remove(&pending.key).await;
             return Err(ResolveError::ConsentUserMismatch {
                 integration: pending.integration.clone(),
@@ -300,16 +300,13 @@ impl Resolver {
 /// impersonation token (no `act`) one rule accepted is never served to a rule that delegates;
 /// and a fresh-consent token never serves a rule that reuses older consents.
 fn flow_key(decision: &Decision) -> &'static str {
-    match &decision.flow {
-        Flow::OnBehalfOf { actor } => match actor {
+    match (&decision.flow, decision.consent_max_age) {
+        (Flow::OnBehalfOf { actor }, _) => match actor {
             ActorToken::M2m => "on_behalf_of/m2m",
             ActorToken::AwsIamIdTokenJwt => "on_behalf_of/aws_iam_id_token_jwt",
             ActorToken::None => "on_behalf_of/none",
         },
-        flow if decision.consent_max_age.is_some() => match flow {
-            Flow::UserFederation => "user_federation+fresh_consent",
-            other => other.name(),
-        },
-        other => other.name(),
+        (Flow::UserFederation, Some(_)) => "user_federation+fresh_consent",
+        (flow, _) => flow.name(),
     }
 }

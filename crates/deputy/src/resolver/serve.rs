@@ -112,10 +112,7 @@ impl Resolver {
         // user's issuer, so latches written before it joined the principal still hold), or
         // the workload.
         let principal = match user {
-            Some(user) => user
-                .split_once(' ')
-                .map_or(user.as_str(), |(id, _)| id)
-                .to_owned(),
+            Some(user) => crate::task::principal_without_issuer(&user).to_owned(),
             None => format!("workload:{}", inner.workload),
         };
         let (mut key, mut retried) = (Some(key), 0);
