@@ -11,7 +11,7 @@ use deputy::{ResolveError, ResolvedToken, Resolver};
 use deputy_core::audit::CredentialSource;
 use deputy_core::policy::PolicyTable;
 use deputy_core::{Integration, Operation, RepoRef};
-use deputy_vault_local::{complete_consent_as_browser, deny_consent_as_browser};
+use deputy_vault_local::deny_consent_as_browser;
 
 fn repo() -> RepoRef {
     "octo-org/infra".parse().unwrap()
@@ -30,18 +30,7 @@ async fn consent_then_token(resolver: &Resolver, task: &Task) -> ResolvedToken {
     let ResolveError::ConsentRequired(consent, _) = &err else {
         panic!("expected a fresh consent, got {err}")
     };
-    let seen = complete_consent_as_browser(&consent.authorization_url, "alice", "alice")
-        .await
-        .unwrap();
-    resolver
-        .complete_consent(
-            task,
-            &Integration::Github,
-            &seen.session_id,
-            &common::user_of(task),
-        )
-        .await
-        .unwrap();
+    common::approve_and_bind(resolver, task, &Integration::Github, consent).await;
     write_back(resolver, task).await.unwrap()
 }
 

@@ -10,7 +10,6 @@ use deputy::task::{Task, TaskError, WatSource};
 use deputy::user_jwt::{UserJwt, UserJwtError};
 use deputy::vault::WatBinding;
 use deputy_core::{IssuerMap, Operation, TaskContext, TaskId, Trigger, UserId};
-use deputy_vault_local::complete_consent_as_browser;
 
 fn id(s: &str) -> TaskId {
     TaskId::new(s).unwrap()
@@ -43,18 +42,13 @@ async fn a_task_naming_alice_with_bobs_wat_is_refused_when_built_and_never_serve
         Err(deputy::ResolveError::ConsentRequired(consent, _)) => consent,
         other => panic!("expected consent, got {other:?}"),
     };
-    let seen = complete_consent_as_browser(&consent.authorization_url, "alice", "alice")
-        .await
-        .unwrap();
-    resolver
-        .complete_consent(
-            &alice,
-            &deputy_core::Integration::Slack,
-            &seen.session_id,
-            &dev("alice"),
-        )
-        .await
-        .unwrap();
+    common::approve_and_bind(
+        &resolver,
+        &alice,
+        &deputy_core::Integration::Slack,
+        &consent,
+    )
+    .await;
     resolver
         .resolve_slack_token(&alice, Operation::Read)
         .await

@@ -12,7 +12,6 @@ use deputy_core::policy::PolicyTable;
 use deputy_core::{Integration, Operation, RepoRef};
 use deputy_tests::captured::Captured;
 use deputy_tests::spans::SpanLog;
-use deputy_vault_local::complete_consent_as_browser;
 use tracing_subscriber::Layer;
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -81,18 +80,7 @@ async fn no_secret_reaches_logs_spans_errors_or_debug() {
     };
     secrets.push(consent.authorization_url.clone());
     shown.push(format!("{err} {err:?}"));
-    let seen = complete_consent_as_browser(&consent.authorization_url, "alice", "alice")
-        .await
-        .unwrap();
-    resolver
-        .complete_consent(
-            &alice,
-            &Integration::Github,
-            &seen.session_id,
-            &common::user_of(&alice),
-        )
-        .await
-        .unwrap();
+    common::approve_and_bind(&resolver, &alice, &Integration::Github, consent).await;
     let three_lo = resolver
         .resolve_github_token(&alice, Operation::Read, &repo)
         .await

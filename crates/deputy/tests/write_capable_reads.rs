@@ -11,7 +11,6 @@ use deputy::ResolveError;
 use deputy::repo_auth::{AuthorizeFuture, RepoAuthorizer, RepoDecision};
 use deputy_core::audit::CredentialSource;
 use deputy_core::{Integration, Operation, RepoRef};
-use deputy_vault_local::complete_consent_as_browser;
 
 /// Allows one repository and denies every other, as a maintainers list would.
 struct OnlyRepo(RepoRef);
@@ -106,18 +105,7 @@ async fn a_cached_write_token_never_serves_a_read_on_another_repository() {
     else {
         panic!("expected consent for the first write")
     };
-    let seen = complete_consent_as_browser(&consent.authorization_url, "alice", "alice")
-        .await
-        .unwrap();
-    resolver
-        .complete_consent(
-            &alice,
-            &Integration::Github,
-            &seen.session_id,
-            &common::user_of(&alice),
-        )
-        .await
-        .unwrap();
+    common::approve_and_bind(&resolver, &alice, &Integration::Github, &consent).await;
     let write = resolver
         .resolve_github_token(&alice, Operation::Write, &allowed())
         .await

@@ -100,5 +100,27 @@ pub fn headless(task_id: &str) -> Task {
 pub fn user_of(task: &Task) -> UserId {
     task.ctx().user().unwrap().clone()
 }
+
+/// The task's user approves `consent` in a scripted browser (dev IdP user, password = name),
+/// and the app's return-URL handler, having signed that user in, binds the session.
+pub async fn approve_and_bind(
+    resolver: &Resolver,
+    task: &Task,
+    integration: &deputy_core::Integration,
+    consent: &deputy::ConsentRequired,
+) {
+    let user = user_of(task);
+    let seen = deputy_vault_local::complete_consent_as_browser(
+        &consent.authorization_url,
+        user.sub(),
+        user.sub(),
+    )
+    .await
+    .unwrap();
+    resolver
+        .complete_consent(task, integration, &seen.session_id, &user)
+        .await
+        .unwrap();
+}
 #[allow(unused_imports)]
 pub use deputy_tests::moto;
