@@ -7,6 +7,7 @@
 pub mod canary;
 pub mod captured;
 pub mod chaos;
+pub mod git_http;
 pub mod jwks;
 pub mod moto;
 pub mod process;

@@ -5,13 +5,16 @@ mod demo;
 mod demo_consent;
 mod demo_gateway;
 mod doctor_cmd;
+mod exec_cmd;
 mod explain;
 mod gateway_cmd;
+mod git_credential;
 mod policy;
 mod resolve_cmd;
 mod sdk;
 mod sign_in;
 mod span_log;
+mod task_args;
 mod vault_cmd;
 mod verify_arg;
 
@@ -39,6 +42,9 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Check a deployment (workload, providers, IAM, fallback secrets) and say how to fix it.
     Doctor(doctor_cmd::DoctorArgs),
+    /// Resolve tokens into a command's environment and run it:
+    /// `deputy exec --env GITHUB_TOKEN=github:write:acme/app [task options] -- git push`.
+    Exec(Box<exec_cmd::ExecArgs>),
     /// Show which flow the decision table picks for a request, and why.
     Explain(explain::ExplainArgs),
     /// Inspect or clear the Secrets Manager fallback's no-downgrade latch.
@@ -47,6 +53,9 @@ enum Command {
     /// Play the AgentCore Gateway locally around the REQUEST interceptor.
     #[command(subcommand)]
     Gateway(gateway_cmd::GatewayCommand),
+    /// git's credential helper: `git config credential.helper 'deputy git-credential'`
+    /// answers with a token scoped to the task's repository (configured by DEPUTY_* variables).
+    GitCredential(Box<git_credential::GitCredentialArgs>),
     /// Check, show or print decision tables.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
@@ -73,6 +82,12 @@ fn main() -> ExitCode {
     }
 }
 
+/// What a command leaves to do once the async runtime and telemetry are shut down.
+enum Outcome {
+    Exit(ExitCode),
+    Exec(std::process::Command),
+}
+
 fn run_async(command: Command) -> Result<ExitCode, String> {
     let runtime = tokio::runtime::Runtime::new()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
@@ -92,26 +107,44 @@ fn run_async(command: Command) -> Result<ExitCode, String> {
         .with(
             tracing_subscriber::fmt::layer()
                 .with_writer(std::io::stderr)
-                .with_filter(deputy::log_filter::cap_secret_dumps(
+                .with_filter(
                     EnvFilter::try_from_env("DEPUTY_LOG").unwrap_or_else(|_| EnvFilter::new("off")),
-                )),
+                )
+                .with_filter(deputy::log_filter::secret_dump_caps()),
         )
         .try_init()
         .map_err(|e| format!("cannot install the tracing subscriber: {e}"))?;
     let result = runtime.block_on(async {
         match command {
-            Command::Audit(command) => audit_cmd::run(command).await,
-            Command::Demo(args) => demo::run(&args, &spans).await.map(|()| ExitCode::SUCCESS),
-            Command::Resolve(args) => resolve_cmd::run(&args).await,
-            Command::Doctor(args) => doctor_cmd::run(&args).await,
-            Command::Gateway(command) => gateway_cmd::run(command).await,
-            Command::Fallback(command) => doctor_cmd::run_fallback(&command).await,
-            Command::Vault(command) => vault_cmd::run(command).await,
-            Command::Explain(_) | Command::Policy(_) => Ok(ExitCode::SUCCESS),
+            Command::Exec(args) => exec_cmd::prepare(&args)
+                .await
+                .map(|prepared| match prepared {
+                    exec_cmd::Prepared::Run(child) => Outcome::Exec(child),
+                    exec_cmd::Prepared::Exit(code) => Outcome::Exit(code),
+                }),
+            command => run_command(command, &spans).await.map(Outcome::Exit),
         }
     });
     if let Some(provider) = provider {
         let _ = provider.shutdown();
     }
-    result
+    drop(runtime);
+    match result? {
+        Outcome::Exit(code) => Ok(code),
+        Outcome::Exec(child) => Ok(exec_cmd::run(child)),
+    }
+}
+
+async fn run_command(command: Command, spans: &span_log::SpanLog) -> Result<ExitCode, String> {
+    match command {
+        Command::Audit(command) => audit_cmd::run(command).await,
+        Command::Demo(args) => demo::run(&args, spans).await.map(|()| ExitCode::SUCCESS),
+        Command::Resolve(args) => resolve_cmd::run(&args).await,
+        Command::Doctor(args) => doctor_cmd::run(&args).await,
+        Command::Gateway(command) => gateway_cmd::run(command).await,
+        Command::Fallback(command) => doctor_cmd::run_fallback(&command).await,
+        Command::GitCredential(args) => git_credential::run(&args).await,
+        Command::Vault(command) => vault_cmd::run(command).await,
+        Command::Exec(_) | Command::Explain(_) | Command::Policy(_) => Ok(ExitCode::SUCCESS),
+    }
 }

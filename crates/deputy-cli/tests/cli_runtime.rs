@@ -1,28 +1,13 @@
 //! `deputy demo`, `deputy vault serve|token` and `deputy resolve` as processes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use deputy_tests::process::{ChildGuard, free_port};
 
-fn deputy() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_deputy"));
-    cmd.env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("DEPUTY_VAULT_ENDPOINT");
-    cmd
-}
-
-fn text(o: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
-}
+mod common;
+use common::{deputy, serve, text};
 
 #[test]
 fn the_demo_walks_every_step_and_prints_no_token() {
@@ -61,23 +46,6 @@ fn the_demo_walks_every_step_and_prints_no_token() {
             "token-shaped output: {line}"
         );
     }
-}
-
-fn serve() -> (ChildGuard, String) {
-    let port = free_port();
-    let child = deputy()
-        .args(["vault", "serve", "--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let endpoint = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "vault serve did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (ChildGuard(child), endpoint)
 }
 
 #[test]

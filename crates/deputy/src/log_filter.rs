@@ -7,23 +7,39 @@
 //! binary of this workspace caps those targets at DEBUG whatever the operator asks for, and an
 //! agent that installs its own subscriber should do the same with [`cap_secret_dumps`].
 
-use tracing_subscriber::EnvFilter;
+use tracing::level_filters::LevelFilter;
+use tracing_subscriber::filter::Targets;
 
-/// The directives that cap the targets known to dump capabilities (last directive wins).
-pub const SECRET_DUMP_CAPS: [&str; 2] = [
-    "aws_smithy_runtime::client::orchestrator=debug",
-    "lambda_runtime::layers::api_response=debug",
+/// The targets known to dump capabilities at TRACE; they are capped at DEBUG.
+pub const SECRET_DUMP_TARGETS: [&str; 2] = [
+    "aws_smithy_runtime::client::orchestrator",
+    "lambda_runtime::layers::api_response",
 ];
 
-/// `filter`, with [`SECRET_DUMP_CAPS`] added.
+/// A filter that passes everything except TRACE from [`SECRET_DUMP_TARGETS`]. Add it *beside*
+/// the operator's filter (both must pass), so it only ever removes events: `DEPUTY_LOG=off`
+/// stays off, and `trace` becomes "trace, but never those dumps".
 ///
 /// ```
-/// let filter = deputy::log_filter::cap_secret_dumps(tracing_subscriber::EnvFilter::new("trace"));
-/// assert!(filter.to_string().contains("aws_smithy_runtime::client::orchestrator=debug"));
+/// use tracing_subscriber::layer::SubscriberExt;
+/// let subscriber = tracing_subscriber::registry()
+///     .with(tracing_subscriber::EnvFilter::new("off"))
+///     .with(deputy::log_filter::secret_dump_caps());
+/// tracing::subscriber::with_default(subscriber, || {
+///     assert!(!tracing::enabled!(target: "aws_smithy_runtime::client::orchestrator", tracing::Level::DEBUG));
+/// });
+/// let subscriber = tracing_subscriber::registry()
+///     .with(tracing_subscriber::EnvFilter::new("trace"))
+///     .with(deputy::log_filter::secret_dump_caps());
+/// tracing::subscriber::with_default(subscriber, || {
+///     assert!(!tracing::enabled!(target: "aws_smithy_runtime::client::orchestrator", tracing::Level::TRACE));
+///     assert!(tracing::enabled!(target: "aws_smithy_runtime::client::orchestrator", tracing::Level::DEBUG));
+///     assert!(tracing::enabled!(target: "deputy", tracing::Level::TRACE));
+/// });
 /// ```
-pub fn cap_secret_dumps(filter: EnvFilter) -> EnvFilter {
-    SECRET_DUMP_CAPS
-        .iter()
-        .filter_map(|cap| cap.parse().ok())
-        .fold(filter, EnvFilter::add_directive)
+pub fn secret_dump_caps() -> Targets {
+    SECRET_DUMP_TARGETS.iter().fold(
+        Targets::new().with_default(LevelFilter::TRACE),
+        |t, target| t.with_target(*target, LevelFilter::DEBUG),
+    )
 }

@@ -52,9 +52,8 @@ async fn no_secret_leaks_on_the_app_fallback_webhook_callback_and_runtime_paths(
         )
         // Everything at TRACE, but the dependencies' capability dumps that every deputy
         // binary caps (`deputy::log_filter`): the SDK's orchestrator prints session URIs.
-        .with(deputy::log_filter::cap_secret_dumps(
-            tracing_subscriber::EnvFilter::new("trace"),
-        ));
+        .with(tracing_subscriber::EnvFilter::new("trace"))
+        .with(deputy::log_filter::secret_dump_caps());
     let _guard = tracing::subscriber::set_default(subscriber);
     let mut canary = Canary::default();
     let mut shown: Vec<String> = Vec::new();

@@ -22,9 +22,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 /// user's JWT, and the SDK's orchestrator logs consent session URIs. It filters every layer,
 /// the OTLP exporter's too.
 fn log_filter() -> EnvFilter {
-    deputy::log_filter::cap_secret_dumps(
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-    )
+    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"))
 }
 
 /// Installs logging, and OTLP export when the environment asks for it; returns the provider
@@ -33,7 +31,10 @@ fn install_telemetry() -> Result<Option<SdkTracerProvider>, Error> {
     let fmt = tracing_subscriber::fmt::layer()
         .with_ansi(false)
         .with_target(false);
-    let registry = tracing_subscriber::registry().with(log_filter()).with(fmt);
+    let registry = tracing_subscriber::registry()
+        .with(log_filter())
+        .with(deputy::log_filter::secret_dump_caps())
+        .with(fmt);
     if !deputy::otel::otlp_configured() {
         registry.try_init().ok();
         return Ok(None);
