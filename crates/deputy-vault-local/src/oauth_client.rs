@@ -31,8 +31,9 @@ pub enum ClientAuth {
     None,
 }
 
-/// POSTs `params` to `token_endpoint`. Failures become `ValidationException`
-/// "`what` failed with HTTP status N", like AgentCore reports IdP rejections.
+/// POSTs `params` to `token_endpoint`, within the `[outbound_http]` timeouts and response size.
+/// Failures become `ValidationException` "`what` failed with HTTP status N", like AgentCore
+/// reports IdP rejections; a timeout, an unreachable or an oversized answer names the limit.
 pub async fn request_token(
     http: &Outbound,
     provider: &Provider,

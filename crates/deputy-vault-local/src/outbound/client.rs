@@ -9,6 +9,12 @@ use crate::error::VaultError;
 
 /// Why an outbound request failed. The text names the limit that was hit (and its setting),
 /// never a header or a body.
+///
+/// ```
+/// use deputy_vault_local::outbound::OutboundError;
+/// let error = OutboundError::Timeout { ms: 10_000, setting: "timeout_ms" };
+/// assert_eq!(error.to_string(), "the request timed out after 10000 ms (outbound_http.timeout_ms)");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OutboundError {
     /// No answer within `outbound_http.timeout_ms` (or no connection within
