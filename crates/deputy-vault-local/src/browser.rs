@@ -111,10 +111,10 @@ async fn decide(
     password: &str,
     decision: &str,
 ) -> Result<(reqwest::Client, reqwest::Response), VaultError> {
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| fail(e.to_string()))?;
+    // No redirects, and the default outbound timeouts: a hung page fails, not hangs.
+    let client = crate::outbound::Outbound::new(&crate::outbound::OutboundHttpConfig::default())?
+        .client()
+        .clone();
     let page = client
         .get(authorization_url)
         .send()

@@ -37,6 +37,8 @@ pub struct VaultConfig {
     pub inbound_issuers: Vec<InboundIssuerConfig>,
     /// Fault injection rules for reliability tests.
     pub faults: Vec<FaultRule>,
+    /// Timeouts and size limit of requests to IdPs (`[outbound_http]`).
+    pub outbound_http: crate::outbound::OutboundHttpConfig,
 }
 
 impl Default for VaultConfig {
@@ -54,6 +56,7 @@ impl Default for VaultConfig {
             api_keys: Vec::new(),
             inbound_issuers: Vec::new(),
             faults: Vec::new(),
+            outbound_http: crate::outbound::OutboundHttpConfig::default(),
         }
     }
 }

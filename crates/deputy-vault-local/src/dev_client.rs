@@ -14,7 +14,10 @@ pub async fn fetch_user_token(
     let url = format!("{}/idp/dev/user-token", endpoint.trim_end_matches('/'));
     let failed =
         |why: String| VaultError::Client(format!("fetching a user token from {url}: {why}"));
-    let response = reqwest::Client::new()
+    // The default outbound limits (3 s to connect, 10 s in all): a hung vault fails, not hangs.
+    let http = crate::outbound::Outbound::new(&crate::outbound::OutboundHttpConfig::default())?;
+    let response = http
+        .client()
         .post(&url)
         .form(&[
             ("username", user),

@@ -25,6 +25,7 @@ pub mod idp;
 pub mod ids;
 pub mod middleware;
 pub mod oauth_client;
+pub mod outbound;
 pub mod pattern;
 pub mod registry;
 pub mod sensitive;

@@ -5,6 +5,7 @@ use serde::Deserialize;
 use crate::aws_error::ApiError;
 use crate::config::ClientAuthMethod;
 use crate::ids::now_secs;
+use crate::outbound::{Outbound, OutboundError};
 use crate::registry::Provider;
 use crate::sensitive::Sensitive;
 
@@ -30,10 +31,11 @@ pub enum ClientAuth {
     None,
 }
 
-/// POSTs `params` to `token_endpoint`. Failures become `ValidationException`
-/// "`what` failed with HTTP status N", like AgentCore reports IdP rejections.
+/// POSTs `params` to `token_endpoint`, within the `[outbound_http]` timeouts and response size.
+/// Failures become `ValidationException` "`what` failed with HTTP status N", like AgentCore
+/// reports IdP rejections; a timeout, an unreachable or an oversized answer names the limit.
 pub async fn request_token(
-    http: &reqwest::Client,
+    http: &Outbound,
     provider: &Provider,
     token_endpoint: &str,
     mut params: Vec<(String, String)>,
@@ -41,6 +43,7 @@ pub async fn request_token(
     what: &str,
 ) -> Result<TokenResponse, ApiError> {
     let mut request = http
+        .client()
         .post(token_endpoint)
         .header("accept", "application/json");
     if auth == ClientAuth::Provider {
@@ -63,24 +66,27 @@ pub async fn request_token(
             }
         }
     }
-    let response = request.form(&params).send().await.map_err(|e| {
-        ApiError::validation(format!(
-            "{what} failed: the token endpoint could not be reached ({e})"
-        ))
-    })?;
-    let status = response.status();
-    if !status.is_success() {
-        tracing::info!(provider = %provider.name, status = status.as_u16(), "token endpoint rejected the request");
-        return Err(ApiError::validation(format!(
-            "{what} failed with HTTP status {}",
-            status.as_u16()
-        )));
-    }
-    let token = response.json::<TokenResponse>().await.map_err(|_| {
-        ApiError::validation(format!(
-            "{what} failed: the token endpoint returned no access_token"
-        ))
-    })?;
+    let token: TokenResponse = match http.fetch_json(request.form(&params)).await {
+        Ok(token) => token,
+        Err(OutboundError::Status(status)) => {
+            tracing::info!(provider = %provider.name, status, "token endpoint rejected the request");
+            return Err(ApiError::validation(format!(
+                "{what} failed with HTTP status {status}"
+            )));
+        }
+        Err(OutboundError::NotJson) => {
+            return Err(ApiError::validation(format!(
+                "{what} failed: the token endpoint returned no access_token"
+            )));
+        }
+        Err(error) => {
+            tracing::info!(provider = %provider.name, %error, "token endpoint failed");
+            return Err(ApiError::validation(format!(
+                "{what} failed: the token endpoint of credential provider '{}' failed: {error}",
+                provider.name
+            )));
+        }
+    };
     if let Some(seconds) = token.expires_in
         && now_secs().checked_add(seconds).is_none()
     {

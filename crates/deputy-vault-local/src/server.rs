@@ -66,10 +66,7 @@ impl LocalVault {
         .map_err(|e| VaultError::Crypto(format!("vault setup task failed: {e}")))??;
         let idp = Arc::new(idp);
         let registry = Registry::from_config(&config);
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| VaultError::Config(format!("building the HTTP client: {e}")))?;
+        let http = crate::outbound::Outbound::new(&config.outbound_http)?;
         let state = Arc::new(AppState {
             endpoint,
             region: config.region.clone(),
@@ -81,8 +78,8 @@ impl LocalVault {
             http,
             dev_audiences: config.dev_idp.inbound_audiences.clone(),
             inbound_issuers: config.inbound_issuers.clone(),
-            jwks_cache: tokio::sync::Mutex::new(HashMap::new()),
-            discovery_cache: tokio::sync::Mutex::new(HashMap::new()),
+            jwks_cache: Default::default(),
+            discovery_cache: Default::default(),
             counters: Mutex::new(HashMap::new()),
             faults: config
                 .faults

@@ -1,6 +1,11 @@
-//! SigV4 verification of `/identities/*` requests (service `bedrock-agentcore`), used when
-//! the configuration has `[sigv4]` credentials. The payload hash is computed from the body
-//! because the AWS SDKs send no `x-amz-content-sha256` header.
+//! SigV4 verification of `/identities/*` requests, used when the configuration has `[sigv4]`
+//! credentials. Both SDK clients (data and control plane) sign with the service name
+//! `bedrock-agentcore`; the credential scope's region must be the vault's.
+//!
+//! The payload hash in the canonical request is always the SHA-256 of the body as received
+//! (the body is bounded by the middleware before it is hashed). The SDKs send no
+//! `x-amz-content-sha256` for these JSON APIs; when a client does send one it must be signed
+//! and equal that hash, so `UNSIGNED-PAYLOAD` and streaming payloads are refused.
 
 use aws_lc_rs::hmac;
 
@@ -10,6 +15,7 @@ use crate::ids::{hex, now_secs, sha256};
 
 const SERVICE: &str = "bedrock-agentcore";
 const MAX_SKEW_SECONDS: i64 = 15 * 60;
+const CONTENT_SHA256: &str = "x-amz-content-sha256";
 
 fn fail(code: &'static str, message: impl Into<String>) -> ApiError {
     ApiError::Signature {
@@ -103,12 +109,57 @@ fn amz_date_secs(date: &str) -> Option<i64> {
     Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
 }
 
-/// Verifies the request's SigV4 signature.
+/// The body's SHA-256 (hex), after checking a client-sent `x-amz-content-sha256` against it.
+fn payload_hash(
+    parts: &axum::http::request::Parts,
+    auth: &Authorization<'_>,
+    body: &[u8],
+) -> Result<String, ApiError> {
+    let computed = hex(&sha256(body));
+    let Some(claimed) = parts.headers.get(CONTENT_SHA256) else {
+        return Ok(computed);
+    };
+    if !auth.signed_headers.contains(&CONTENT_SHA256) {
+        return Err(fail(
+            "InvalidSignatureException",
+            "x-amz-content-sha256 is sent but not in SignedHeaders: sign it, or leave it out.",
+        ));
+    }
+    let claimed = claimed.to_str().unwrap_or_default();
+    if claimed == "UNSIGNED-PAYLOAD" || claimed.starts_with("STREAMING-") {
+        return Err(fail(
+            "InvalidSignatureException",
+            "This service requires a signed payload: x-amz-content-sha256 must be the SHA-256 of the body.",
+        ));
+    }
+    if claimed != computed {
+        return Err(fail(
+            "InvalidSignatureException",
+            "The x-amz-content-sha256 header does not match the SHA-256 of the request body.",
+        ));
+    }
+    Ok(computed)
+}
+
+/// Verifies the request's SigV4 signature, its scope (`region`, service `bedrock-agentcore`),
+/// its date (15 minutes either way) and its payload hash against `body`.
+///
+/// ```
+/// use deputy_vault_local::{Sensitive, config::SigV4Credentials};
+/// let credentials = SigV4Credentials {
+///     access_key_id: "AKID".into(),
+///     secret_access_key: Sensitive::new("secret"),
+/// };
+/// let request = axum::http::Request::post("/identities/GetWorkloadAccessToken").body(()).unwrap();
+/// let (parts, ()) = request.into_parts();
+/// let refused = deputy_vault_local::sigv4::verify(&parts, b"{}", &credentials, "us-east-1");
+/// assert_eq!(refused.unwrap_err().code(), "MissingAuthenticationTokenException");
+/// ```
 pub fn verify(
     parts: &axum::http::request::Parts,
     body: &[u8],
     credentials: &SigV4Credentials,
-    _region: &str,
+    region: &str,
 ) -> Result<(), ApiError> {
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
     let authorization = header("authorization").ok_or_else(|| {
@@ -129,10 +180,24 @@ pub fn verify(
             "The security token included in the request is invalid.",
         ));
     }
+    if auth.region != region {
+        return Err(fail(
+            "InvalidSignatureException",
+            format!(
+                "Credential should be scoped to a valid region: this vault's region is '{region}'."
+            ),
+        ));
+    }
     if auth.service != SERVICE {
         return Err(fail(
             "InvalidSignatureException",
             format!("Credential should be scoped to correct service: '{SERVICE}'."),
+        ));
+    }
+    if !auth.signed_headers.contains(&"host") {
+        return Err(fail(
+            "IncompleteSignatureException",
+            "'Host' must be a SignedHeader in the AWS Authorization.",
         ));
     }
     let amz_date = header("x-amz-date")
@@ -140,10 +205,18 @@ pub fn verify(
     let signed_at = amz_date_secs(amz_date)
         .ok_or_else(|| fail("IncompleteSignatureException", "Invalid x-amz-date"))?;
     let now = i64::try_from(now_secs()).unwrap_or(i64::MAX);
-    if (now - signed_at).abs() > MAX_SKEW_SECONDS || !amz_date.starts_with(auth.date) {
+    if (now - signed_at).abs() > MAX_SKEW_SECONDS {
         return Err(fail(
             "InvalidSignatureException",
-            "Signature expired or x-amz-date does not match the credential scope.",
+            format!(
+                "Signature expired: {amz_date} is more than 15 minutes from the vault's clock; check the client's clock."
+            ),
+        ));
+    }
+    if !amz_date.starts_with(auth.date) {
+        return Err(fail(
+            "InvalidSignatureException",
+            "x-amz-date does not match the date of the credential scope.",
         ));
     }
     let mut canonical_headers = String::new();
@@ -164,9 +237,7 @@ pub fn verify(
         .map(|s| uri_encode(&uri_encode(s)))
         .collect::<Vec<_>>()
         .join("/");
-    let payload_hash = header("x-amz-content-sha256")
-        .map(str::to_owned)
-        .unwrap_or_else(|| hex(&sha256(body)));
+    let payload_hash = payload_hash(parts, &auth, body)?;
     let canonical_request = format!(
         "{}\n{}\n{}\n{}\n{}\n{}",
         parts.method.as_str(),

@@ -37,16 +37,16 @@ pub struct AppState {
     pub store: Store,
     /// The dev IdP.
     pub idp: Arc<DevIdp>,
-    /// Outbound HTTP client (no redirects).
-    pub http: reqwest::Client,
+    /// Outbound HTTP to IdPs (no redirects, timeouts, bounded bodies).
+    pub http: crate::outbound::Outbound,
     /// Audiences accepted on dev IdP user JWTs.
     pub dev_audiences: Vec<String>,
     /// External inbound issuers.
     pub inbound_issuers: Vec<InboundIssuerConfig>,
     /// JWKS documents of external issuers, by issuer.
-    pub jwks_cache: tokio::sync::Mutex<HashMap<String, jsonwebtoken::jwk::JwkSet>>,
+    pub jwks_cache: crate::outbound::FetchCache<jsonwebtoken::jwk::JwkSet>,
     /// Discovered authorization servers, by discovery URL.
-    pub discovery_cache: tokio::sync::Mutex<HashMap<String, AuthServer>>,
+    pub discovery_cache: crate::outbound::FetchCache<AuthServer>,
     /// Data-plane calls per operation.
     pub counters: Mutex<HashMap<String, u64>>,
     /// Fault injection rules, each with how often it has fired.
@@ -119,12 +119,11 @@ impl AppState {
                 token_endpoint: token_endpoint.clone(),
             }),
             ProviderSource::Discovery { discovery_url } => {
-                let mut cache = self.discovery_cache.lock().await;
-                if let Some(found) = cache.get(discovery_url) {
-                    return Ok(found.clone());
+                if let Some(found) = self.discovery_cache.get(discovery_url) {
+                    return Ok(found);
                 }
                 let server = fetch_discovery(&self.http, discovery_url).await?;
-                cache.insert(discovery_url.clone(), server.clone());
+                self.discovery_cache.put(discovery_url, server.clone());
                 Ok(server)
             }
         }
@@ -140,24 +139,16 @@ impl AppState {
     }
 }
 
-async fn fetch_discovery(http: &reqwest::Client, url: &str) -> ApiResult<AuthServer> {
+async fn fetch_discovery(http: &crate::outbound::Outbound, url: &str) -> ApiResult<AuthServer> {
     let failed = |why: String| {
         ApiError::validation(format!(
             "Failed to read the discovery document at {url}: {why}"
         ))
     };
-    let response = http
-        .get(url)
-        .send()
+    let doc: serde_json::Value = http
+        .fetch_json(http.client().get(url))
         .await
         .map_err(|e| failed(e.to_string()))?;
-    if !response.status().is_success() {
-        return Err(failed(format!(
-            "HTTP status {}",
-            response.status().as_u16()
-        )));
-    }
-    let doc: serde_json::Value = response.json().await.map_err(|e| failed(e.to_string()))?;
     let field = |name: &str| {
         doc.get(name)
             .and_then(|v| v.as_str())

@@ -181,30 +181,22 @@ pub async fn verify_user_jwt(state: &AppState, token: &str) -> ApiResult<Value> 
         })?;
     let header = jsonwebtoken::decode_header(token).map_err(|e| unauthorized(e.to_string()))?;
     let kid = header.kid.unwrap_or_default();
-    let jwk = {
-        let mut cache = state.jwks_cache.lock().await;
-        let cached = cache.get(&issuer).and_then(|set| set.find(&kid).cloned());
-        match cached {
-            Some(jwk) => jwk,
-            None => {
-                let set: jsonwebtoken::jwk::JwkSet = async {
-                    state
-                        .http
-                        .get(&config.jwks_url)
-                        .send()
-                        .await?
-                        .error_for_status()?
-                        .json()
-                        .await
-                }
+    // The cache is never locked across the fetch: a hung JWKS delays only its own issuer.
+    let cached = state
+        .jwks_cache
+        .get(&issuer)
+        .and_then(|set| set.find(&kid).cloned());
+    let jwk = match cached {
+        Some(jwk) => jwk,
+        None => {
+            let set: jsonwebtoken::jwk::JwkSet = state
+                .http
+                .fetch_json(state.http.client().get(&config.jwks_url))
                 .await
-                .map_err(|e: reqwest::Error| {
-                    unauthorized(format!("fetching the issuer's JWKS failed: {e}"))
-                })?;
-                let found = set.find(&kid).cloned();
-                cache.insert(issuer.clone(), set);
-                found.ok_or_else(|| unauthorized("no JWKS key matches the token's kid".into()))?
-            }
+                .map_err(|e| unauthorized(format!("fetching the issuer's JWKS failed: {e}")))?;
+            let found = set.find(&kid).cloned();
+            state.jwks_cache.put(&issuer, set);
+            found.ok_or_else(|| unauthorized("no JWKS key matches the token's kid".into()))?
         }
     };
     let key = jsonwebtoken::DecodingKey::from_jwk(&jwk).map_err(|e| unauthorized(e.to_string()))?;

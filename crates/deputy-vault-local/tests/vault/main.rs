@@ -10,6 +10,8 @@ mod errors;
 mod idp_expiry;
 mod m2m_obo_api_keys;
 mod operations;
+mod outbound_timeouts;
+mod sigv4_integrity;
 mod stored_token_keys;
 mod user_federation;
 mod workload_tokens;
