@@ -231,3 +231,72 @@ async fn tags_are_added_listed_and_removed_on_identity_resources() {
             .is_validation_exception()
     );
 }
+
+fn signed_control_plane(
+    vault: &deputy_vault_local::RunningVault,
+    key: &str,
+    secret: &str,
+) -> aws_sdk_bedrockagentcorecontrol::Client {
+    use aws_sdk_bedrockagentcorecontrol::config::{BehaviorVersion, Credentials, Region};
+    let config = aws_sdk_bedrockagentcorecontrol::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(key, secret, None, None, "test"))
+        .endpoint_url(vault.endpoint())
+        .build();
+    aws_sdk_bedrockagentcorecontrol::Client::from_conf(config)
+}
+
+#[tokio::test]
+async fn tagging_needs_a_valid_sigv4_signature_when_configured() {
+    let mut config = deputy_vault_local::VaultConfig::development();
+    config.sigv4 = Some(deputy_vault_local::config::SigV4Credentials {
+        access_key_id: "AKIDLOCAL".into(),
+        secret_access_key: deputy_vault_local::Sensitive::new("s3cret"),
+    });
+    let vault = crate::common::start_with(config).await;
+    let good = signed_control_plane(&vault, "AKIDLOCAL", "s3cret");
+    let bad = signed_control_plane(&vault, "AKIDLOCAL", "wrong");
+    let arn = good
+        .get_workload_identity()
+        .name("deputy-agent")
+        .send()
+        .await
+        .unwrap()
+        .workload_identity_arn()
+        .to_owned();
+    good.tag_resource()
+        .resource_arn(&arn)
+        .tags("team", "identity")
+        .send()
+        .await
+        .unwrap();
+    good.list_tags_for_resource()
+        .resource_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    good.untag_resource()
+        .resource_arn(&arn)
+        .tag_keys("team")
+        .send()
+        .await
+        .unwrap();
+    for refused in [
+        bad.list_tags_for_resource()
+            .resource_arn(&arn)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| e.raw_response().map(|r| r.status().as_u16())),
+        bad.untag_resource()
+            .resource_arn(&arn)
+            .tag_keys("x")
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| e.raw_response().map(|r| r.status().as_u16())),
+    ] {
+        assert_eq!(refused, Err(Some(403)));
+    }
+}
