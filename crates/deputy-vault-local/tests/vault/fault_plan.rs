@@ -33,6 +33,12 @@ async fn every_modelled_control_plane_error_is_injected_typed_with_its_status() 
     for (error, _) in errors {
         config.fault_plan.push(planned(create, error, 1));
     }
+    // Retryable errors: planned for every attempt of the SDK's standard retry (3).
+    for error in ["ThrottlingException", "InternalServerException"] {
+        config
+            .fault_plan
+            .push(planned("GetApiKeyCredentialProvider", error, 3));
+    }
     config.fault_plan.push(planned(
         "SetTokenVaultCMK",
         "ConcurrentModificationException",
@@ -73,6 +79,36 @@ async fn every_modelled_control_plane_error_is_injected_typed_with_its_status() 
         };
         assert!(matches, "{error}: got {typed:?}");
     }
+    for (code, status) in [
+        ("ThrottlingException", 429),
+        ("InternalServerException", 500),
+    ] {
+        let err = cp
+            .get_api_key_credential_provider()
+            .name("openai")
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.raw_response().unwrap().status().as_u16(),
+            status,
+            "{code}"
+        );
+        let typed = err.into_service_error();
+        assert!(
+            typed.is_throttling_exception() || typed.is_internal_server_exception(),
+            "{code}: {typed:?}"
+        );
+        assert_eq!(
+            aws_sdk_bedrockagentcorecontrol::error::ProvideErrorMetadata::code(&typed),
+            Some(code)
+        );
+    }
+    cp.get_api_key_credential_provider()
+        .name("openai")
+        .send()
+        .await
+        .unwrap();
     // The plan is spent: the next call runs.
     cp.create_api_key_credential_provider()
         .name("faulty")
