@@ -59,6 +59,15 @@ pub enum ApiError {
     Throttling(String),
     /// 500 `InternalServerException`.
     Internal(String),
+    /// A modelled error without a variant of its own (`ServiceQuotaExceededException`,
+    /// `ConcurrentModificationException`, `ResourceLimitExceededException`,
+    /// `DecryptionFailure`, `EncryptionFailure`): produced by fault injection.
+    Modelled {
+        /// Which error.
+        error: ModelledError,
+        /// `message`.
+        message: String,
+    },
     /// 403 with an unmodeled SigV4 code (`InvalidSignatureException`,
     /// `UnrecognizedClientException`, `MissingAuthenticationTokenException`).
     Signature {
@@ -109,6 +118,7 @@ impl ApiError {
             Self::Conflict(_) => "ConflictException",
             Self::Throttling(_) => "ThrottlingException",
             Self::Internal(_) => "InternalServerException",
+            Self::Modelled { error, .. } => error.code(),
             Self::Signature { code, .. } => code,
         }
     }
@@ -123,6 +133,7 @@ impl ApiError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Throttling(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Modelled { error, .. } => error.status(),
             Self::Signature { .. } => StatusCode::FORBIDDEN,
         }
     }
@@ -130,7 +141,9 @@ impl ApiError {
     /// The `message` member.
     pub fn message(&self) -> &str {
         match self {
-            Self::Validation { message, .. } | Self::Signature { message, .. } => message,
+            Self::Validation { message, .. }
+            | Self::Signature { message, .. }
+            | Self::Modelled { message, .. } => message,
             Self::Unauthorized(m)
             | Self::AccessDenied(m)
             | Self::NotFound(m)
@@ -138,6 +151,33 @@ impl ApiError {
             | Self::Throttling(m)
             | Self::Internal(m) => m,
         }
+    }
+
+    /// `error` with `message`, as the variant that carries it.
+    pub fn modelled(error: ModelledError, message: impl Into<String>) -> Self {
+        let message = message.into();
+        match error {
+            ModelledError::Validation => Self::validation(message),
+            ModelledError::Unauthorized => Self::Unauthorized(message),
+            ModelledError::AccessDenied => Self::AccessDenied(message),
+            ModelledError::ResourceNotFound => Self::NotFound(message),
+            ModelledError::Conflict => Self::Conflict(message),
+            ModelledError::Throttling => Self::Throttling(message),
+            ModelledError::InternalServer => Self::Internal(message),
+            other => Self::Modelled {
+                error: other,
+                message,
+            },
+        }
+    }
+
+    /// The answer to a modelled operation the vault does not emulate: a `ValidationException`
+    /// naming it (see ADR 0006 for why that type).
+    pub fn not_emulated(operation: &str) -> Self {
+        Self::validation(format!(
+            "{operation} is not emulated by deputy's local vault; \
+             see docs/adr/0006-local-vault-as-a-real-part.md for the operations it serves"
+        ))
     }
 
     /// The error an injected fault with this HTTP status produces.
@@ -148,6 +188,7 @@ impl ApiError {
             401 => Self::Unauthorized(message),
             403 => Self::AccessDenied(message),
             404 => Self::NotFound(message),
+            402 => Self::modelled(ModelledError::ServiceQuotaExceeded, message),
             409 => Self::Conflict(message),
             429 => Self::Throttling("Rate exceeded (injected fault)".into()),
             _ => Self::Internal(message),
@@ -185,6 +226,100 @@ impl IntoResponse for ApiError {
                 .insert("Retry-After", HeaderValue::from_static("1"));
         }
         response
+    }
+}
+
+/// Every error type the AgentCore Identity operations model, with its HTTP status
+/// (botocore 1.44.8, `bedrock-agentcore-control` 2023-06-05 and `bedrock-agentcore` 2024-02-28).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ModelledError {
+    /// 400 `ValidationException`.
+    Validation,
+    /// 401 `UnauthorizedException`.
+    Unauthorized,
+    /// 403 `AccessDeniedException`.
+    AccessDenied,
+    /// 404 `ResourceNotFoundException`.
+    ResourceNotFound,
+    /// 409 `ConflictException`.
+    Conflict,
+    /// 409 `ConcurrentModificationException`.
+    ConcurrentModification,
+    /// 402 `ServiceQuotaExceededException`.
+    ServiceQuotaExceeded,
+    /// 400 `ResourceLimitExceededException`.
+    ResourceLimitExceeded,
+    /// 400 `DecryptionFailure`.
+    DecryptionFailure,
+    /// 400 `EncryptionFailure`.
+    EncryptionFailure,
+    /// 429 `ThrottlingException`.
+    Throttling,
+    /// 500 `InternalServerException`.
+    InternalServer,
+}
+
+impl ModelledError {
+    /// Every modelled error.
+    pub const ALL: [Self; 12] = [
+        Self::Validation,
+        Self::Unauthorized,
+        Self::AccessDenied,
+        Self::ResourceNotFound,
+        Self::Conflict,
+        Self::ConcurrentModification,
+        Self::ServiceQuotaExceeded,
+        Self::ResourceLimitExceeded,
+        Self::DecryptionFailure,
+        Self::EncryptionFailure,
+        Self::Throttling,
+        Self::InternalServer,
+    ];
+
+    /// The shape name, sent as `x-amzn-ErrorType`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Validation => "ValidationException",
+            Self::Unauthorized => "UnauthorizedException",
+            Self::AccessDenied => "AccessDeniedException",
+            Self::ResourceNotFound => "ResourceNotFoundException",
+            Self::Conflict => "ConflictException",
+            Self::ConcurrentModification => "ConcurrentModificationException",
+            Self::ServiceQuotaExceeded => "ServiceQuotaExceededException",
+            Self::ResourceLimitExceeded => "ResourceLimitExceededException",
+            Self::DecryptionFailure => "DecryptionFailure",
+            Self::EncryptionFailure => "EncryptionFailure",
+            Self::Throttling => "ThrottlingException",
+            Self::InternalServer => "InternalServerException",
+        }
+    }
+
+    /// The HTTP status the model gives it.
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::Validation
+            | Self::ResourceLimitExceeded
+            | Self::DecryptionFailure
+            | Self::EncryptionFailure => StatusCode::BAD_REQUEST,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::ServiceQuotaExceeded => StatusCode::PAYMENT_REQUIRED,
+            Self::AccessDenied => StatusCode::FORBIDDEN,
+            Self::ResourceNotFound => StatusCode::NOT_FOUND,
+            Self::Conflict | Self::ConcurrentModification => StatusCode::CONFLICT,
+            Self::Throttling => StatusCode::TOO_MANY_REQUESTS,
+            Self::InternalServer => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The error whose shape name is `code`.
+    ///
+    /// ```
+    /// use deputy_vault_local::aws_error::ModelledError;
+    /// assert_eq!(ModelledError::from_code("DecryptionFailure"), Some(ModelledError::DecryptionFailure));
+    /// assert_eq!(ModelledError::from_code("NoSuchError"), None);
+    /// ```
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|e| e.code() == code)
     }
 }
 

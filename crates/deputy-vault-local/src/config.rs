@@ -39,6 +39,12 @@ pub struct VaultConfig {
     pub faults: Vec<FaultRule>,
     /// Timeouts and size limit of requests to IdPs (`[outbound_http]`).
     pub outbound_http: crate::outbound::OutboundHttpConfig,
+    /// Planned faults: modelled errors for the next calls of an operation (see
+    /// [`crate::faults`]; at most [`crate::faults::MAX_PLANNED`]).
+    pub fault_plan: Vec<crate::faults::PlannedFault>,
+    /// Serve `POST /_deputy/faults` (loopback peers only) to plan faults at run time.
+    /// Off by default; `deputy vault serve` has no flag for it, only this configuration key.
+    pub fault_admin: bool,
 }
 
 impl Default for VaultConfig {
@@ -57,6 +63,8 @@ impl Default for VaultConfig {
             inbound_issuers: Vec::new(),
             faults: Vec::new(),
             outbound_http: crate::outbound::OutboundHttpConfig::default(),
+            fault_plan: Vec::new(),
+            fault_admin: false,
         }
     }
 }
@@ -289,7 +297,8 @@ pub struct FaultRule {
     #[serde(default)]
     pub error_rate: f64,
     /// HTTP status of injected errors: 429 (ThrottlingException), 500 (InternalServerException),
-    /// 403, 404, 400 or 401.
+    /// 402 (ServiceQuotaExceededException), 403, 404, 409, 400 or 401. For the other modelled
+    /// errors (which share a status), plan them with `[[fault_plan]]`.
     #[serde(default = "default_fault_status")]
     pub status: u16,
     /// How many times the rule may fire before it goes quiet (a burst); `None`: no limit.

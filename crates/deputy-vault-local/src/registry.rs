@@ -58,6 +58,18 @@ pub struct ApiKeyProvider {
     pub updated: u64,
 }
 
+/// The token vault's KMS configuration (`GetTokenVault`, `SetTokenVaultCMK`). It is recorded
+/// and reported; the local store keeps its own AES key whatever it says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenVault {
+    /// `CustomerManagedKey` or `ServiceManagedKey`.
+    pub key_type: String,
+    /// `kmsKeyArn` (customer-managed keys only).
+    pub kms_key_arn: Option<String>,
+    /// Epoch seconds.
+    pub modified: u64,
+}
+
 /// All resources, by name.
 #[derive(Debug, Default)]
 pub struct Registry {
@@ -67,6 +79,34 @@ pub struct Registry {
     pub providers: BTreeMap<String, Provider>,
     /// API-key providers.
     pub api_keys: BTreeMap<String, ApiKeyProvider>,
+    /// Tags, by resource ARN.
+    pub tags: BTreeMap<String, BTreeMap<String, String>>,
+    /// Dev IdP client ids and the provider that registered each (`None`: a configured
+    /// `[[dev_idp.clients]]` entry). Seeded entries are never given to another provider.
+    pub dev_clients: BTreeMap<String, Option<String>>,
+    /// The `default` token vault; `None` until `SetTokenVaultCMK` (service-managed key).
+    pub token_vault: Option<TokenVault>,
+}
+
+/// Why a provider may not register a dev IdP client id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientTaken;
+
+impl Registry {
+    /// Claims dev IdP client `client_id` for `provider`: refused when it belongs to a
+    /// configured client or another provider (that would hand the seeded client's
+    /// authorization codes to the new provider's callback).
+    pub fn claim_dev_client(&mut self, client_id: &str, provider: &str) -> Result<(), ClientTaken> {
+        match self.dev_clients.get(client_id) {
+            Some(Some(owner)) if owner == provider => Ok(()),
+            Some(_) => Err(ClientTaken),
+            None => {
+                self.dev_clients
+                    .insert(client_id.to_owned(), Some(provider.to_owned()));
+                Ok(())
+            }
+        }
+    }
 }
 
 impl Registry {
@@ -74,6 +114,9 @@ impl Registry {
     pub fn from_config(config: &VaultConfig) -> Self {
         let now = now_secs();
         let mut registry = Self::default();
+        for c in &config.dev_idp.clients {
+            registry.dev_clients.insert(c.client_id.clone(), None);
+        }
         for w in &config.workloads {
             registry.workloads.insert(
                 w.name.clone(),
@@ -87,7 +130,13 @@ impl Registry {
         }
         for p in &config.providers {
             let (client_id, client_secret) = match p.source {
-                ProviderSource::DevIdp => (p.name.clone(), Sensitive::new(random_token(24))),
+                ProviderSource::DevIdp => {
+                    registry
+                        .dev_clients
+                        .entry(p.name.clone())
+                        .or_insert_with(|| Some(p.name.clone()));
+                    (p.name.clone(), Sensitive::new(random_token(24)))
+                }
                 _ => (
                     p.client_id.clone().unwrap_or_default(),
                     p.client_secret.clone().unwrap_or_default(),

@@ -65,6 +65,12 @@ impl LocalVault {
         .await
         .map_err(|e| VaultError::Crypto(format!("vault setup task failed: {e}")))??;
         let idp = Arc::new(idp);
+        let fault_plan = crate::faults::FaultPlan::default();
+        for planned in &config.fault_plan {
+            fault_plan
+                .add(planned)
+                .map_err(|e| VaultError::Config(format!("[[fault_plan]]: {e}")))?;
+        }
         let registry = Registry::from_config(&config);
         let http = crate::outbound::Outbound::new(&config.outbound_http)?;
         let state = Arc::new(AppState {
@@ -86,6 +92,8 @@ impl LocalVault {
                 .iter()
                 .map(|rule| (rule.clone(), std::sync::atomic::AtomicU64::new(0)))
                 .collect(),
+            fault_plan,
+            started: crate::ids::now_secs(),
             sigv4: config.sigv4.clone(),
         });
         register_dev_idp_clients(&state);
@@ -104,13 +112,21 @@ impl LocalVault {
             ))
             .with_state(Arc::clone(&state))
             .nest("/idp", crate::idp::routes::router(idp));
+        let app = if config.fault_admin {
+            app.merge(crate::faults::admin_router().with_state(Arc::clone(&state)))
+        } else {
+            app
+        };
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            let served = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await;
+            let served = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await;
             if let Err(e) = served {
                 tracing::error!(error = %e, "vault server stopped with an error");
             }

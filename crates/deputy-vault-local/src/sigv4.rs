@@ -230,11 +230,12 @@ pub fn verify(
             .collect();
         canonical_headers.push_str(&format!("{name}:{}\n", values.join(",")));
     }
+    // The path on the wire is already encoded once; SigV4 (non-S3) encodes it once more.
     let path: String = parts
         .uri
         .path()
         .split('/')
-        .map(|s| uri_encode(&uri_encode(s)))
+        .map(uri_encode)
         .collect::<Vec<_>>()
         .join("/");
     let payload_hash = payload_hash(parts, &auth, body)?;

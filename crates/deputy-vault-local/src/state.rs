@@ -51,6 +51,10 @@ pub struct AppState {
     pub counters: Mutex<HashMap<String, u64>>,
     /// Fault injection rules, each with how often it has fired.
     pub faults: Vec<(FaultRule, std::sync::atomic::AtomicU64)>,
+    /// Planned faults.
+    pub fault_plan: crate::faults::FaultPlan,
+    /// Epoch seconds at start.
+    pub started: u64,
     /// SigV4 credentials to verify, if any.
     pub sigv4: Option<SigV4Credentials>,
 }

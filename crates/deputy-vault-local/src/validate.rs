@@ -6,6 +6,9 @@ use serde_json::{Map, Value};
 use crate::aws_error::{ApiError, ApiResult, FieldError, ValidationReason};
 pub use crate::pattern::{Pattern, SESSION_URI_PREFIX};
 
+/// The most tags a resource may carry (`TagsMap` max).
+pub const MAX_TAGS: usize = 50;
+
 /// Length and pattern constraints of a string member.
 #[derive(Debug, Clone, Copy)]
 pub struct StringRule {
@@ -282,6 +285,28 @@ impl Body {
                 message: e.message,
             });
         }
+    }
+
+    /// Whether member `name` is present (and not null).
+    pub fn has(&self, name: &str) -> bool {
+        !matches!(self.members.get(name), None | Some(Value::Null))
+    }
+
+    /// The `tags` member (`TagsMap`: at most 50 entries, keys 1-128 and values 0-256
+    /// characters of the tag pattern).
+    pub fn tags(&mut self) -> Vec<(String, String)> {
+        let tags = self.string_map(
+            "tags",
+            StringRule::pattern(1, 128, Pattern::Tag),
+            StringRule::pattern(0, 256, Pattern::Tag),
+        );
+        if tags.len() > MAX_TAGS {
+            self.fail(
+                "tags",
+                format!("Member must have at most {MAX_TAGS} entries"),
+            );
+        }
+        tags
     }
 
     /// Names of the members present (for unions).

@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::{arn, created, deleted, list_page};
+use super::{arn, created, deleted, list_page, tags};
 use crate::aws_error::{ApiError, ApiResult};
 use crate::dataplane::identities::WORKLOAD_NAME;
 use crate::ids::now_secs;
@@ -15,9 +15,13 @@ use crate::registry::Workload;
 use crate::state::AppState;
 use crate::validate::{Body, Pattern, StringRule};
 
+/// `ListWorkloadIdentities`' `maxResults` bound.
+const MAX_RESULTS: i64 = 20;
+
 const RETURN_URL: StringRule = StringRule::pattern(1, 2048, Pattern::Url);
 
-fn workload_arn(state: &AppState, name: &str) -> String {
+/// A workload identity's ARN.
+pub fn workload_arn(state: &AppState, name: &str) -> String {
     arn(
         state,
         &format!("workload-identity-directory/default/workload-identity/{name}"),
@@ -41,6 +45,7 @@ pub async fn create(State(state): State<Arc<AppState>>, body: Bytes) -> ApiResul
     let urls = body
         .string_list("allowedResourceOauth2ReturnUrls", RETURN_URL, false)
         .unwrap_or_default();
+    let tags = body.tags();
     body.finish()?;
     let now = now_secs();
     let mut registry = state.registry_mut();
@@ -58,6 +63,7 @@ pub async fn create(State(state): State<Arc<AppState>>, body: Bytes) -> ApiResul
             updated: now,
         },
     );
+    tags::replace(&mut registry, workload_arn(&state, &name), tags);
     Ok(created(json!({
         "name": name,
         "workloadIdentityArn": workload_arn(&state, &name),
@@ -102,18 +108,19 @@ pub async fn update(State(state): State<Arc<AppState>>, body: Bytes) -> ApiResul
 /// `DeleteWorkloadIdentity`.
 pub async fn delete(State(state): State<Arc<AppState>>, body: Bytes) -> ApiResult<Response> {
     let name = name_only(&body)?;
-    state
-        .registry_mut()
+    let mut registry = state.registry_mut();
+    registry
         .workloads
         .remove(&name)
         .ok_or_else(|| ApiError::NotFound(format!("Workload identity '{name}' not found")))?;
+    registry.tags.remove(&workload_arn(&state, &name));
     Ok(deleted())
 }
 
 /// `ListWorkloadIdentities`.
 pub async fn list(State(state): State<Arc<AppState>>, body: Bytes) -> ApiResult<Response> {
     let names: Vec<String> = state.registry().workloads.keys().cloned().collect();
-    let (page, token) = list_page(&body, &names)?;
+    let (page, token) = list_page(&body, &names, MAX_RESULTS, String::as_str)?;
     let items: Vec<Value> = page
         .iter()
         .map(|n| json!({ "name": n, "workloadIdentityArn": workload_arn(&state, n) }))
