@@ -7,13 +7,15 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Rule {
-    /// A write credential was issued with no user at the root of the asserted chain.
+    /// A write credential was issued, by a flow that acts for no user, with no user at the
+    /// root of the asserted chain.
     WriteWithoutUser,
     /// The Secrets Manager fallback issued a credential.
     SecretsManagerFallback,
-    /// The token's observed `act` chain disagrees with the asserted chain.
+    /// The token's subject is not the asserted user, it names no actor, or its actors are not
+    /// the declared ones (or, undeclared, not the ones first seen for that agent and provider).
     ChainDisagreement,
-    /// One token fingerprint appears for two different users or tasks.
+    /// One user-delegated token fingerprint appears for two different users.
     FingerprintShared,
     /// A span attribute looks like token material; its record was not written.
     TokenMaterial,
@@ -46,7 +48,7 @@ impl Rule {
             Rule::WriteWithoutUser => "a write credential must be rooted in a user",
             Rule::SecretsManagerFallback => "every Secrets Manager fallback issuance is reported",
             Rule::ChainDisagreement => "the token's act chain must agree with the asserted chain",
-            Rule::FingerprintShared => "a token must belong to one user and one task",
+            Rule::FingerprintShared => "a user's token must never serve another user",
             Rule::TokenMaterial => "spans must never carry token material",
         }
     }

@@ -1,7 +1,7 @@
 //! Token material and oversized values in span attributes.
 
 use deputy_core::attr;
-use deputy_core::audit::looks_like_secret;
+use deputy_core::audit::{SecretShape, looks_like_secret, looks_like_token_shape};
 
 use crate::finding::{Finding, Rule, SpanRef};
 use crate::span::{AttrValue, Span};
@@ -48,7 +48,9 @@ pub fn oversized(span: &Span<'_>) -> Option<OversizedAttribute> {
 ///
 /// - a GitHub token starts `gh` + one of `pousr` + `_`, or `github_pat_`;
 /// - a JWT starts `eyJ`;
-/// - long base64 is a run of at least 40 characters of `[A-Za-z0-9+/_-]`. Any such run covers
+/// - an AWS access key id starts `AKIA` or `ASIA`;
+/// - long base64, and every Slack (`xox?-`) or Linear (`lin_api_`) token, is a run of at
+///   least 40 characters of `[A-Za-z0-9+/_-]`. Any such run covers
 ///   a byte whose index is 39 modulo 40, so only those bytes are looked at, and the run is
 ///   measured around a byte only when that byte could be part of one.
 fn may_hold_secret(text: &str) -> bool {
@@ -81,10 +83,10 @@ fn is_base64ish(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_')
 }
 
-/// Whether a JWT's `eyJ` or a GitHub token prefix (`ghp_`, `gho_`, `ghs_`, `ghu_`, `ghr_`,
-/// `github_pat_`) occurs. Each of them holds a `J` or a `_` at a fixed place, bytes that are
-/// rare in ordinary values: eight bytes at a time, only the `J` and `_` bytes are looked at
-/// further, by matching the prefix that would end there.
+/// Whether a JWT's `eyJ`, a GitHub token prefix (`ghp_`, `gho_`, `ghs_`, `ghu_`, `ghr_`,
+/// `github_pat_`) or the `AKI`/`ASI` of an AWS access key id occurs. Each of them holds a `J`,
+/// a `_` or an `I` at a fixed place, bytes that are rare in ordinary values: eight bytes at a
+/// time, only those bytes are looked at further, by matching the prefix that would end there.
 fn token_prefix(bytes: &[u8]) -> bool {
     const ONES: u64 = u64::from_le_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
@@ -93,6 +95,7 @@ fn token_prefix(bytes: &[u8]) -> bool {
     let zero_bytes = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
     let ends_a_prefix = |i: usize| match bytes[i] {
         b'J' => i >= 2 && &bytes[i - 2..i] == b"ey",
+        b'I' => i >= 2 && matches!(bytes[i - 2..i], [b'A', b'K' | b'S']),
         _ => {
             (i >= 3
                 && matches!(
@@ -118,10 +121,11 @@ fn token_prefix(bytes: &[u8]) -> bool {
     while at < bytes.len() {
         let word = word_at(at);
         let mut candidates = zero_bytes(word ^ (ONES * u64::from(b'J')))
-            | zero_bytes(word ^ (ONES * u64::from(b'_')));
+            | zero_bytes(word ^ (ONES * u64::from(b'_')))
+            | zero_bytes(word ^ (ONES * u64::from(b'I')));
         while candidates != 0 {
             let i = at + (candidates.trailing_zeros() / 8) as usize;
-            if i < bytes.len() && matches!(bytes[i], b'J' | b'_') && ends_a_prefix(i) {
+            if i < bytes.len() && matches!(bytes[i], b'J' | b'_' | b'I') && ends_a_prefix(i) {
                 return true;
             }
             candidates &= candidates - 1;
@@ -167,7 +171,29 @@ fn is_deputy_attribute(key: &str) -> bool {
     )
 }
 
-fn scan_key(key: &str) -> Option<deputy_core::audit::SecretShape> {
+/// Whether `key` is one of deputy's attributes whose values are identifiers or enumerations
+/// (a repository, a task, a rule, a chain of ids, …): such a value may be a long mixed-case
+/// word (`AcmeCorp/Kubernetes-Cluster-Provisioning-V2`), so it is checked for token shapes
+/// only ([`looks_like_token_shape`]), not for long base64. Free text (`deputy.error.detail`,
+/// `deputy.fallback_reason`) and every other attribute get the full check.
+fn is_id_attribute(key: &str) -> bool {
+    is_deputy_attribute(key) && !matches!(key, attr::ERROR_DETAIL | attr::FALLBACK_REASON)
+}
+
+/// The shape of token material in the value of attribute `key`, if any.
+fn scan_value(key: &str, text: &str) -> Option<SecretShape> {
+    if is_id_attribute(key) {
+        if may_hold_secret(text) {
+            looks_like_token_shape(text)
+        } else {
+            None
+        }
+    } else {
+        scan(text)
+    }
+}
+
+fn scan_key(key: &str) -> Option<SecretShape> {
     if is_deputy_attribute(key) {
         None
     } else {
@@ -175,7 +201,7 @@ fn scan_key(key: &str) -> Option<deputy_core::audit::SecretShape> {
     }
 }
 
-fn scan(text: &str) -> Option<deputy_core::audit::SecretShape> {
+fn scan(text: &str) -> Option<SecretShape> {
     if may_hold_secret(text) {
         looks_like_secret(text)
     } else {
@@ -200,11 +226,14 @@ pub fn token_material(span: &Span<'_>, line: Option<u64>) -> Vec<Finding> {
     for attribute in &span.attributes {
         let key_shape = scan_key(&attribute.key);
         let shape = key_shape.or_else(|| match &attribute.value {
-            AttrValue::Str(text) | AttrValue::Bytes(text) => scan(text),
+            AttrValue::Str(text) | AttrValue::Bytes(text) => scan_value(&attribute.key, text),
             AttrValue::Int(_) | AttrValue::Bool(_) | AttrValue::Double(_) | AttrValue::Empty => {
                 None
             }
-            nested => nested.texts().into_iter().find_map(scan),
+            nested => nested
+                .texts()
+                .into_iter()
+                .find_map(|text| scan_value(&attribute.key, text)),
         });
         let Some(shape) = shape else { continue };
         let name: String = if scan(&span.name).is_some() {
@@ -251,6 +280,11 @@ mod tests {
             "sha256:0123456789abcdef0123456789abcdef",
             "{\"user\":\"dev+alice\",\"agent\":\"deputy-agent\"}",
             "octo-org/infra",
+            "AKIAIOSFODNN7EXAMPLE",
+            "key=ASIAIOSFODNN7EXAMPLE.",
+            "xoxb-1234567890123-1234567890123-TestOnlyNotRealAbCdEfGh",
+            "lin_api_TestOnlyNotARealKeyAbCdEfGh0123456789abcd",
+            "acme/ghp_TestOnlyNotARealToken0123",
             "",
         ];
         for sample in samples {
@@ -303,9 +337,19 @@ mod tests {
     #[test]
     fn the_prefix_check_finds_each_prefix_wherever_it_ends() {
         let naive = |text: &str| {
-            ["eyJ", "ghp_", "gho_", "ghs_", "ghu_", "ghr_", "github_pat_"]
-                .iter()
-                .any(|p| text.contains(p))
+            [
+                "eyJ",
+                "ghp_",
+                "gho_",
+                "ghs_",
+                "ghu_",
+                "ghr_",
+                "github_pat_",
+                "AKI",
+                "ASI",
+            ]
+            .iter()
+            .any(|p| text.contains(p))
         };
         let prefixes = [
             "eyJ",
@@ -315,10 +359,13 @@ mod tests {
             "gha_",
             "eyj",
             "github-pat_",
+            "AKIA",
+            "ASIA",
+            "AXI",
         ];
         for prefix in prefixes {
             for pad in 0..20 {
-                for filler in ["J", "_", "e", "g", "x", "ey", "gh"] {
+                for filler in ["J", "_", "e", "g", "x", "ey", "gh", "I", "A", "AK"] {
                     for text in [
                         format!("{}{prefix}", filler.repeat(pad)),
                         format!("{}{prefix}{}", filler.repeat(pad), filler.repeat(pad % 9)),

@@ -1,7 +1,22 @@
-//! The invariants checked on every record. One checker remembers which user and task each
-//! token fingerprint was first seen for, so a shared token is found across records.
+//! The invariants checked on every record. Each one means something is wrong:
+//!
+//! - `write_without_user`: a write credential from a flow that does not act for a user (M2M,
+//!   GitHub App, API key) with no user at the root of the asserted chain. A user-delegated
+//!   flow (`user_federation`, `on_behalf_of`, a gateway's `passthrough`) cannot issue without the user's binding, so its
+//!   writes are user-rooted even when user ids are withheld from telemetry.
+//! - `secrets_manager_fallback`: every fallback issuance.
+//! - `chain_disagreement`: the token's subject is not the asserted user, the token names no
+//!   actor, or its actors are not the declared ones. With no actor declared for the provider
+//!   (the asserted agent is the workload name, which a token never carries), the first actor
+//!   chain seen for that agent and provider is taken as its actor, and a later token naming
+//!   another is reported.
+//! - `fingerprint_shared`: one user-delegated token seen for two different users. Cache hits
+//!   from other tasks of the same user, and service tokens (M2M, GitHub App) shared by many
+//!   users' tasks, are what the cache is for.
 
-use deputy_core::actor::{AssertedChain, ObservedDelegation};
+use std::collections::HashMap;
+
+use deputy_core::actor::{AssertedChain, ChainDisagreement, ObservedDelegation};
 use deputy_core::audit::{AuditRecord, CredentialSource};
 use deputy_core::{IssuerMap, Operation};
 
@@ -22,6 +37,17 @@ mod first_seen;
 pub struct InvariantChecker {
     issuers: IssuerMap,
     first_seen: FirstSeen,
+    /// The actor chain first seen per asserted agent and provider, when no actor is declared
+    /// (at most [`MAX_LEARNED_ACTORS`] pairs; pairs beyond that are not compared).
+    learned_actors: HashMap<(String, String), String>,
+}
+
+/// How many agent and provider pairs [`InvariantChecker`] learns an undeclared actor for.
+pub const MAX_LEARNED_ACTORS: usize = 4096;
+
+/// Flows that act for a user: their token is the user's, and needs the user's binding.
+fn user_delegated(flow: &str) -> bool {
+    matches!(flow, "user_federation" | "on_behalf_of" | "passthrough")
 }
 
 impl InvariantChecker {
@@ -29,7 +55,7 @@ impl InvariantChecker {
     pub fn with_issuers(issuers: IssuerMap) -> Self {
         InvariantChecker {
             issuers,
-            first_seen: FirstSeen::default(),
+            ..InvariantChecker::default()
         }
     }
 
@@ -47,6 +73,21 @@ impl InvariantChecker {
     /// was malformed and is dropped whole).
     pub(crate) fn rollback(&mut self) {
         self.first_seen.rollback();
+    }
+
+    /// The actors first seen for `agent` via `provider` when they are not `actors` (learning
+    /// `actors` when the pair is new and there is room).
+    fn learn_actors(&mut self, agent: &str, provider: &str, actors: &str) -> Option<String> {
+        let key = (agent.to_owned(), provider.to_owned());
+        match self.learned_actors.get(&key) {
+            Some(first) => (first != actors).then(|| first.clone()),
+            None => {
+                if self.learned_actors.len() < MAX_LEARNED_ACTORS {
+                    self.learned_actors.insert(key, actors.to_owned());
+                }
+                None
+            }
+        }
     }
 
     /// Every rule `record` breaks.
@@ -67,7 +108,7 @@ impl InvariantChecker {
             .asserted_chain
             .as_ref()
             .is_some_and(|chain| chain.user.is_some());
-        if record.operation == Operation::Write && !user_rooted {
+        if record.operation == Operation::Write && !user_rooted && !user_delegated(&record.flow) {
             report(
                 Rule::WriteWithoutUser,
                 format!(
@@ -94,10 +135,29 @@ impl InvariantChecker {
                 // The common case, that the chains agree, is checked without allocating.
                 Some(asserted) if agree(asserted, observed, &self.issuers) => {}
                 Some(asserted) => {
-                    let disagreements = asserted.disagreements(observed, &self.issuers);
-                    if !disagreements.is_empty() {
-                        let list: Vec<String> =
-                            disagreements.iter().map(ToString::to_string).collect();
+                    let mut list: Vec<String> = Vec::new();
+                    let mut disagreements = asserted.disagreements(observed, &self.issuers);
+                    if asserted.workload.is_none() {
+                        // No actor declared: the actors are compared with the first ones seen
+                        // for this agent and provider instead of with the workload name.
+                        disagreements.retain(|d| {
+                            !matches!(
+                                d,
+                                ChainDisagreement::Actor { .. }
+                                    | ChainDisagreement::Unexpected { .. }
+                            )
+                        });
+                        let provider = record.provider.as_deref().unwrap_or("none");
+                        let actors = observed.actors.to_string();
+                        if let Some(first) = self.learn_actors(&asserted.agent, provider, &actors) {
+                            list.push(format!(
+                                "the token's actors are {actors}; earlier tokens for agent {} via provider {provider} named {first} (declare the actor with ResolverBuilder::obo_actor)",
+                                asserted.agent,
+                            ));
+                        }
+                    }
+                    list.splice(0..0, disagreements.iter().map(ToString::to_string));
+                    if !list.is_empty() {
                         report(
                             Rule::ChainDisagreement,
                             format!("task {task}: {}", list.join("; ")),
@@ -115,9 +175,13 @@ impl InvariantChecker {
         }
         if let Some(fp) = &record.token_fingerprint {
             let user = record.correlation.user_id.as_ref().map(|u| u.as_str());
+            // Only a user-delegated token belongs to one user; two known users differ.
             if let Some((first_task, first_user)) =
                 self.first_seen.first_owner(fp.as_str(), task, user)
-                && (first_user != user || first_task != task)
+                && user_delegated(&record.flow)
+                && first_user.is_some()
+                && user.is_some()
+                && first_user != user
             {
                 report(
                     Rule::FingerprintShared,

@@ -4,9 +4,9 @@
 //! Inputs are OTLP/JSON lines (an OpenTelemetry Collector's file exporter, a file, stdin) and
 //! OTLP/HTTP ([`receiver::router`], protobuf or JSON, gzip or not). Each `deputy.resolve` span
 //! that issued a token becomes one record, joined to its trace by the span's own trace id.
-//! Every record is checked ([`invariants::InvariantChecker`]): writes without a user-rooted
-//! chain, Secrets Manager fallback issuance, `act` chains that disagree with the asserted
-//! chain, and one token fingerprint seen for two users or tasks. A span with anything that
+//! Every record is checked ([`invariants::InvariantChecker`]): service writes without a
+//! user-rooted chain, Secrets Manager fallback issuance, `act` chains that disagree with the
+//! asserted chain, and one user's token seen for another user. A span with anything that
 //! looks like token material is never written; it becomes a [`finding::Rule::TokenMaterial`]
 //! finding naming the attribute. [`report::render`] turns records into an HTML page.
 //!

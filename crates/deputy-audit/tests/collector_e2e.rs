@@ -15,7 +15,7 @@ use deputy::vault::TokenVault;
 use deputy::verify::TokenVerifier;
 use deputy::{ResolveError, Resolver, UserToken};
 use deputy_audit::pipeline::JsonLinesSink;
-use deputy_audit::{Finding, Pipeline, Rule};
+use deputy_audit::{Finding, Pipeline};
 use deputy_core::audit::{AuditRecord, CredentialSource};
 use deputy_core::{IssuerMap, Operation, RepoRef, TaskId};
 use deputy_tests::process;
@@ -256,29 +256,11 @@ async fn resolver_spans_through_rotel_become_matching_records() {
         find("e2e-nightly-2").correlation.trace_id
     );
 
-    // What the invariants say about these real runs:
-    // - the cached M2M token served a second task: one fingerprint, two tasks;
-    // - the OBO token's `act` names the provider's actor client (`aws-native`), not the
-    //   asserted agent workload (`deputy-agent`): the pipeline reports the disagreement.
-    let rules: Vec<(Rule, &str)> = findings
-        .iter()
-        .map(|f| (f.rule, f.task_id().unwrap()))
-        .collect();
-    assert!(
-        rules.contains(&(Rule::FingerprintShared, "e2e-nightly-2")),
-        "{findings:#?}"
-    );
-    let chain = findings
-        .iter()
-        .find(|f| f.rule == Rule::ChainDisagreement)
-        .expect("OBO chain compared");
-    assert_eq!(chain.task_id(), Some("e2e-obo"));
-    assert!(
-        chain.message.contains("\"aws-native\"") && chain.message.contains("\"deputy-agent\""),
-        "{}",
-        chain.message
-    );
-    assert_eq!(findings.len(), 2, "{findings:#?}");
+    // Nothing here is wrong, so the invariants find nothing: the cached M2M token serving a
+    // second task is what the cache is for, and the OBO token's `act` naming the provider's
+    // actor client (`aws-native`) rather than the workload name is the first actor seen for
+    // that agent and provider.
+    assert!(findings.is_empty(), "{findings:#?}");
     {
         let guard = shared.lock().unwrap();
         let stats = guard.0.stats();

@@ -123,7 +123,8 @@ fn gateway_passthrough_and_broker_credentials_become_records() {
     );
     assert!(broker.correlation.user_id.is_none());
     assert_eq!(pipeline.stats().resolves, 2);
-    // Reads by a service token carry no finding; the same token for two tasks would.
+    // Reads by a service token carry no finding; one service token serving two tasks is the
+    // broker's cache at work, but one user's passthrough token for another user is wrong.
     let findings = String::from_utf8(sink.findings).unwrap();
     assert!(findings.is_empty(), "{findings}");
     let mut pipeline = Pipeline::default();
@@ -138,9 +139,29 @@ fn gateway_passthrough_and_broker_credentials_become_records() {
             attr::SPAN_GATEWAY_CREDENTIAL,
             &credential("gw-4", None, "token-broker", &fingerprint(3)),
         ),
+        span(
+            6,
+            attr::SPAN_GATEWAY_CREDENTIAL,
+            &credential(
+                "gw-5",
+                Some("dev+alice"),
+                "gateway-passthrough",
+                &fingerprint(4),
+            ),
+        ),
+        span(
+            7,
+            attr::SPAN_GATEWAY_CREDENTIAL,
+            &credential(
+                "gw-6",
+                Some("dev+bob"),
+                "gateway-passthrough",
+                &fingerprint(4),
+            ),
+        ),
     ]);
     let batch = pipeline.json_line(1, &reused);
-    assert_eq!(batch.records.len(), 2);
+    assert_eq!(batch.records.len(), 4);
     assert_eq!(
         batch.findings.iter().map(|f| f.rule).collect::<Vec<_>>(),
         [Rule::FingerprintShared]

@@ -89,8 +89,13 @@ fn a_clean_resolve_becomes_one_record_joined_to_its_trace() {
 
 #[test]
 fn each_invariant_is_reported_with_its_record_and_rule() {
-    // 1: a write with no user at the root of the chain.
-    let headless_write = resolve_span("t-headless", None, "write", &fingerprint(1));
+    // 1: a write with no user at the root of the chain, from a flow that acts for no user.
+    let mut headless_write = resolve_span("t-headless", None, "write", &fingerprint(1));
+    set(
+        &mut headless_write,
+        attr::FLOW,
+        json!({ "stringValue": "m2m" }),
+    );
     // 2: the Secrets Manager fallback served a read.
     let mut fallback = resolve_span("t-fallback", Some("dev+bob"), "read", &fingerprint(2));
     set(
@@ -103,7 +108,15 @@ fn each_invariant_is_reported_with_its_record_and_rule() {
         attr::FALLBACK_REASON,
         json!({ "stringValue": "vault unavailable: 503" }),
     );
-    // 3: the token's act chain names another agent.
+    // 3: the token's act chain names another agent than earlier tokens for the same agent
+    // and provider did (no actor declared: the first one seen, `aws-native`, is the actor).
+    let mut first_actor = resolve_span("t-obo-0", Some("dev+carol"), "read", &fingerprint(5));
+    let observed = json!({ "subject": { "sub": "carol" }, "actors": [{ "sub": "aws-native" }] });
+    set(
+        &mut first_actor,
+        attr::ACTOR_CHAIN_OBSERVED,
+        json!({ "stringValue": observed.to_string() }),
+    );
     let mut disagreeing = resolve_span("t-obo", Some("dev+carol"), "read", &fingerprint(3));
     let observed = json!({ "subject": { "sub": "carol" }, "actors": [{ "sub": "rogue-agent" }] });
     set(
@@ -129,6 +142,7 @@ fn each_invariant_is_reported_with_its_record_and_rule() {
             span(2, attr::SPAN_RESOLVE, &fallback),
         ]),
         line(vec![
+            span(9, attr::SPAN_RESOLVE, &first_actor),
             span(3, attr::SPAN_RESOLVE, &disagreeing),
             span(4, attr::SPAN_RESOLVE, &agreeing),
         ]),
@@ -140,7 +154,7 @@ fn each_invariant_is_reported_with_its_record_and_rule() {
     .join("\n");
     let out = ingest(&input);
     assert!(out.errors.is_empty(), "{:?}", out.errors);
-    assert_eq!(out.records.len(), 6, "every record is still written");
+    assert_eq!(out.records.len(), 7, "every record is still written");
     let by_rule =
         |rule: Rule| -> Vec<&Finding> { out.findings.iter().filter(|f| f.rule == rule).collect() };
 
@@ -165,7 +179,7 @@ fn each_invariant_is_reported_with_its_record_and_rule() {
     };
     assert_eq!(chain.task_id(), Some("t-obo"));
     assert!(
-        chain.message.contains("\"rogue-agent\""),
+        chain.message.contains("rogue-agent") && chain.message.contains("aws-native"),
         "{}",
         chain.message
     );

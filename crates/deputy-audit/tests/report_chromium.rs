@@ -25,7 +25,7 @@ fn records_and_findings() -> (Vec<AuditRecord>, Vec<Finding>) {
         attr::FLOW,
         json!({ "stringValue": "on_behalf_of" }),
     );
-    let observed = json!({ "subject": { "sub": "alice" }, "actors": [{ "sub": "rogue-agent" }] });
+    let observed = json!({ "subject": { "sub": "mallory" }, "actors": [{ "sub": "rogue-agent" }] });
     set(
         &mut alice_obo,
         attr::ACTOR_CHAIN_OBSERVED,

@@ -2,8 +2,10 @@
 //!
 //! - `serve --listen 127.0.0.1:4318`: an OTLP/HTTP receiver (protobuf or JSON, gzip or not)
 //!   that an OpenTelemetry Collector forwards to;
-//! - `ingest [FILE|-] --out FILE`: OTLP/JSON lines (a collector file exporter's output) to
-//!   `abca.audit.v1` records;
+//! - `ingest [FILE|-] --out FILE [--follow]`: OTLP/JSON lines (a collector file exporter's
+//!   output) to `abca.audit.v1` records. Each record and finding is written and flushed as its
+//!   line is read, and each skipped line is reported on stderr at once; with `--follow` the
+//!   file is read as it grows, like `tail -F`, until the process is stopped;
 //! - `report --in FILE --out FILE.html`: the HTML report of a records file.
 //!
 //! Exit codes of `ingest`: 0 clean, 2 invariant findings, 3 malformed input was skipped.
@@ -16,7 +18,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 use clap::Subcommand;
-use deputy_audit::pipeline::{JsonLinesSink, run_lines};
+use deputy_audit::pipeline::{IngestError, JsonLinesSink, Sink, run_lines};
 use deputy_audit::{Finding, Pipeline};
 use deputy_core::audit::AuditRecord;
 
@@ -51,6 +53,10 @@ pub enum AuditCommand {
         /// Where the findings go (JSON lines); stderr when absent.
         #[arg(long)]
         findings: Option<PathBuf>,
+        /// Keep reading FILE as it grows (like `tail -F`: a truncated or rotated file is read
+        /// from its start) until stopped.
+        #[arg(long)]
+        follow: bool,
     },
     /// Render the HTML report of a records file.
     Report {
@@ -78,7 +84,8 @@ pub async fn run(command: AuditCommand) -> Result<ExitCode, String> {
             input,
             out,
             findings,
-        } => blocking(move || ingest(&input, &out, findings.as_deref())).await,
+            follow,
+        } => blocking(move || ingest(&input, &out, findings.as_deref(), follow)).await,
         AuditCommand::Report {
             input,
             out,
@@ -149,7 +156,6 @@ async fn blocking_stats(
         let mut guard = shared
             .lock()
             .map_err(|_| "the audit pipeline failed while writing".to_owned())?;
-        use deputy_audit::pipeline::Sink as _;
         guard
             .1
             .flush()
@@ -160,8 +166,53 @@ async fn blocking_stats(
     .map_err(|e| format!("audit task failed: {e}"))?
 }
 
-fn ingest(input: &str, out: &str, findings: Option<&Path>) -> Result<ExitCode, String> {
-    let reader: Box<dyn BufRead> = if input == "-" {
+/// A sink for `ingest`: records and findings are flushed as each line's are written, so a
+/// reader downstream sees them live, and each skipped line is reported on stderr at once.
+struct LiveSink<'a> {
+    inner: JsonLinesSink<Writer, Writer>,
+    input: &'a str,
+}
+
+impl Sink for LiveSink<'_> {
+    fn record(&mut self, record: &AuditRecord) -> io::Result<()> {
+        self.inner.record(record)?;
+        self.inner.records.flush()
+    }
+
+    fn record_lines(&mut self, lines: &[u8]) -> io::Result<()> {
+        self.inner.record_lines(lines)?;
+        self.inner.records.flush()
+    }
+
+    fn finding(&mut self, finding: &Finding) -> io::Result<()> {
+        self.inner.finding(finding)?;
+        self.inner.findings.flush()
+    }
+
+    fn error(&mut self, error: &IngestError) -> io::Result<()> {
+        eprintln!("deputy audit: {}: {error}", self.input);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+fn ingest(
+    input: &str,
+    out: &str,
+    findings: Option<&Path>,
+    follow: bool,
+) -> Result<ExitCode, String> {
+    let reader: Box<dyn BufRead> = if follow {
+        if input == "-" {
+            return Err("--follow needs a file to follow, not stdin".to_owned());
+        }
+        let file = crate::audit_follow::Follow::open(PathBuf::from(input))
+            .map_err(|e| format!("cannot read {input}: {e}"))?;
+        Box::new(BufReader::with_capacity(1 << 20, file))
+    } else if input == "-" {
         Box::new(io::stdin().lock())
     } else {
         let file = File::open(input).map_err(|e| format!("cannot read {input}: {e}"))?;
@@ -174,16 +225,15 @@ fn ingest(input: &str, out: &str, findings: Option<&Path>) -> Result<ExitCode, S
             .map(|f| Box::new(BufWriter::new(f)) as Writer)
             .map_err(|e| format!("cannot write the records to {out}: {e}"))?
     };
-    let mut sink = JsonLinesSink::new(records, findings_writer(findings)?);
+    let mut sink = LiveSink {
+        inner: JsonLinesSink::new(records, findings_writer(findings)?),
+        input,
+    };
     let mut pipeline = Pipeline::default();
     run_lines(&mut pipeline, reader, &mut sink)
         .map_err(|e| format!("reading {input} or writing {out} failed: {e}"))?;
-    use deputy_audit::pipeline::Sink as _;
     sink.flush()
         .map_err(|e| format!("cannot flush the records to {out}: {e}"))?;
-    for error in &sink.errors {
-        eprintln!("deputy audit: {input}: {error}");
-    }
     let stats = pipeline.stats();
     eprintln!(
         "deputy audit: {} lines, {} spans, {} records, {} refused, {} skipped, {} findings",
@@ -261,6 +311,7 @@ mod tests {
             input.to_str().unwrap(),
             records.to_str().unwrap(),
             Some(&findings),
+            false,
         );
         assert_eq!(code.unwrap(), ExitCode::from(EXIT_FINDINGS));
         let written = std::fs::read_to_string(&records).unwrap();
@@ -281,6 +332,7 @@ mod tests {
             input.to_str().unwrap(),
             records.to_str().unwrap(),
             Some(&findings),
+            false,
         );
         assert_eq!(code.unwrap(), ExitCode::from(EXIT_SKIPPED));
         assert_eq!(

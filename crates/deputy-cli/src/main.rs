@@ -1,6 +1,7 @@
 //! The `deputy` command.
 
 mod audit_cmd;
+mod audit_follow;
 mod demo;
 mod demo_consent;
 mod demo_gateway;

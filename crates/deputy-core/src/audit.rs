@@ -264,12 +264,20 @@ pub enum SecretShape {
     GithubToken,
     /// A run of 40 or more base64 characters mixing lower case, upper case and digits.
     LongBase64,
+    /// A Slack token (`xoxb-`, `xoxp-`, `xoxa-`, `xoxr-`, `xoxs-`, `xoxe-`).
+    SlackToken,
+    /// A Linear API key (`lin_api_`).
+    LinearKey,
+    /// An AWS access key id (`AKIA` or `ASIA` and 16 upper-case letters or digits).
+    AwsAccessKey,
 }
 
 /// Whether a value (e.g. a span attribute) looks like token material.
 ///
 /// Fingerprints (`sha256:` + hex), trace ids, paths and ordinary identifiers do not; JWTs,
-/// GitHub tokens of any length and long runs of base64 with all three character classes do.
+/// tokens with a known prefix (GitHub of any length, Slack, Linear, AWS access key ids) and
+/// long runs of base64 with all three character classes do. A prefix counts at the start of a
+/// word or after a `/` (`owner/ghp_…`).
 ///
 /// ```
 /// use deputy_core::audit::{looks_like_secret, SecretShape};
@@ -278,37 +286,40 @@ pub enum SecretShape {
 /// assert_eq!(looks_like_secret("github-interactive-write"), None);
 /// ```
 pub fn looks_like_secret(value: &str) -> Option<SecretShape> {
-    value
-        .split(|c: char| {
-            c.is_whitespace()
-                || matches!(
-                    c,
-                    '"' | '\'' | ',' | ';' | '=' | ':' | '(' | ')' | '<' | '>'
-                )
-        })
-        .find_map(classify_word)
+    words(value).find_map(|word| classify_word(word, true))
 }
 
-fn classify_word(word: &str) -> Option<SecretShape> {
-    const GITHUB_PREFIXES: [&str; 6] = ["ghp_", "gho_", "ghs_", "ghu_", "ghr_", "github_pat_"];
-    if GITHUB_PREFIXES.iter().any(|p| {
-        word.strip_prefix(p).is_some_and(|rest| {
-            rest.len() >= 16 && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-        })
-    }) {
-        return Some(SecretShape::GithubToken);
+/// Like [`looks_like_secret`] without the long-base64 guess: only token shapes (JWT structure
+/// and known prefixes). For identifiers (a repository, a task, a rule), which may be long
+/// mixed-case words such as `AcmeCorp/Kubernetes-Cluster-Provisioning-V2`.
+///
+/// ```
+/// use deputy_core::audit::{looks_like_secret, looks_like_token_shape, SecretShape};
+/// let repo = "AcmeCorp/Kubernetes-Cluster-Provisioning-V2";
+/// assert_eq!(looks_like_secret(repo), Some(SecretShape::LongBase64));
+/// assert_eq!(looks_like_token_shape(repo), None);
+/// assert_eq!(looks_like_token_shape("acme/ghp_ExampleOnlyNotARealToken00"), Some(SecretShape::GithubToken));
+/// ```
+pub fn looks_like_token_shape(value: &str) -> Option<SecretShape> {
+    words(value).find_map(|word| classify_word(word, false))
+}
+
+fn words(value: &str) -> impl Iterator<Item = &str> {
+    value.split(|c: char| {
+        c.is_whitespace()
+            || matches!(
+                c,
+                '"' | '\'' | ',' | ';' | '=' | ':' | '(' | ')' | '<' | '>'
+            )
+    })
+}
+
+fn classify_word(word: &str, long_base64: bool) -> Option<SecretShape> {
+    if let Some(shape) = word.split('/').find_map(shaped_token) {
+        return Some(shape);
     }
-    let is_b64url = |s: &str| {
-        !s.is_empty()
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    };
-    let segments: Vec<&str> = word.split('.').collect();
-    if segments.len() == 3
-        && segments[0].starts_with("eyJ")
-        && segments[..2].iter().all(|s| is_b64url(s))
-    {
-        return Some(SecretShape::Jwt);
+    if !long_base64 {
+        return None;
     }
     let base64ish = word.len() >= 40
         && word
@@ -323,6 +334,55 @@ fn classify_word(word: &str) -> Option<SecretShape> {
         return Some(SecretShape::LongBase64);
     }
     None
+}
+
+/// A JWT or a token with a known prefix, by its shape. The minimum lengths keep ordinary
+/// words out and make every Slack or Linear token a base64 run of at least 40 characters.
+fn shaped_token(part: &str) -> Option<SecretShape> {
+    const GITHUB_PREFIXES: [&str; 6] = ["ghp_", "gho_", "ghs_", "ghu_", "ghr_", "github_pat_"];
+    const SLACK_PREFIXES: [&str; 6] = ["xoxb-", "xoxp-", "xoxa-", "xoxr-", "xoxs-", "xoxe-"];
+    let rest_is = |prefixes: &[&str], min: usize, ok: fn(u8) -> bool| {
+        prefixes.iter().any(|p| {
+            part.strip_prefix(p)
+                .is_some_and(|rest| rest.len() >= min && rest.bytes().all(ok))
+        })
+    };
+    if rest_is(&GITHUB_PREFIXES, 16, |b| {
+        b.is_ascii_alphanumeric() || b == b'_'
+    }) {
+        return Some(SecretShape::GithubToken);
+    }
+    if rest_is(&SLACK_PREFIXES, 35, |b| {
+        b.is_ascii_alphanumeric() || b == b'-'
+    }) {
+        return Some(SecretShape::SlackToken);
+    }
+    if rest_is(&["lin_api_"], 32, |b| b.is_ascii_alphanumeric()) {
+        return Some(SecretShape::LinearKey);
+    }
+    if part.len() == 20
+        && rest_is(&["AKIA", "ASIA"], 16, |b| {
+            b.is_ascii_uppercase() || b.is_ascii_digit()
+        })
+    {
+        return Some(SecretShape::AwsAccessKey);
+    }
+    let is_b64url = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    let mut segments = part.split('.');
+    let (Some(header), Some(payload), Some(_), None) = (
+        segments.next(),
+        segments.next(),
+        segments.next(),
+        segments.next(),
+    ) else {
+        return None;
+    };
+    (header.starts_with("eyJ") && is_b64url(header) && is_b64url(payload))
+        .then_some(SecretShape::Jwt)
 }
 
 #[cfg(test)]

@@ -1,13 +1,41 @@
-//! Which task and user each token fingerprint was first seen for, across all records: compact,
-//! because it holds one entry per token ever issued (a 32-byte map entry, and the ids in one
-//! shared text instead of an allocation each).
+//! Which task and user each token fingerprint was first seen for, across recent records:
+//! compact (a 32-byte map entry, and the ids in one shared text instead of an allocation each)
+//! and bounded. Fingerprints are kept in two generations: when the current one holds
+//! [`GENERATION`] fingerprints it becomes the previous one and the older previous one is
+//! forgotten whole. So the last [`GENERATION`] fingerprints first seen are always remembered,
+//! at most twice that many are held, and a long-running `deputy audit serve` does not grow
+//! without limit. A token reused after more than [`GENERATION`] newer tokens were first seen
+//! starts over as new (tokens live an hour or so; at a million new tokens an hour that is
+//! still a full hour of memory, about 80 MB).
 
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 
-/// The fingerprints seen so far and their first owners.
-#[derive(Debug, Default)]
+/// How many fingerprints one generation holds.
+pub(super) const GENERATION: usize = 1 << 20;
+
+/// The fingerprints seen recently and their first owners.
+#[derive(Debug)]
 pub(super) struct FirstSeen {
+    /// The generation new fingerprints go to.
+    current: Generation,
+    /// The generation before it, still looked up.
+    previous: Generation,
+    /// How many fingerprints a generation holds before it is retired.
+    capacity: usize,
+    /// While a document is read ([`FirstSeen::begin`]): the fingerprints first seen in it, and
+    /// the length of the current generation's text before it.
+    journal: Option<(Vec<FingerprintKey>, usize)>,
+}
+
+impl Default for FirstSeen {
+    fn default() -> Self {
+        FirstSeen::with_capacity(GENERATION)
+    }
+}
+
+/// One generation of fingerprints.
+#[derive(Debug, Default)]
+struct Generation {
     /// Well-formed fingerprints by their 128 bits: 32-byte entries, so none straddles two
     /// cache lines (the map is too large for the caches; each lookup is a memory access).
     owners: HashMap<[u64; 2], Owner>,
@@ -15,9 +43,28 @@ pub(super) struct FirstSeen {
     other_owners: HashMap<Box<str>, Owner>,
     /// The task and user ids of every owner, back to back.
     text: String,
-    /// While a document is read ([`FirstSeen::begin`]): the fingerprints first seen in it, and
-    /// the length of `text` before it.
-    journal: Option<(Vec<FingerprintKey>, usize)>,
+}
+
+impl Generation {
+    fn len(&self) -> usize {
+        self.owners.len() + self.other_owners.len()
+    }
+
+    fn get(&self, key: &FingerprintKey) -> Option<Owner> {
+        match key {
+            FingerprintKey::Bits(bits) => self.owners.get(bits).copied(),
+            FingerprintKey::Text(text) => self.other_owners.get(text).copied(),
+        }
+    }
+
+    /// The task and user of `owner`, in this generation's text.
+    fn ids(&self, owner: Owner) -> (&str, Option<&str>) {
+        let task_end = owner.at + owner.task_len as usize;
+        let text = |range: std::ops::Range<usize>| self.text.get(range).unwrap_or("");
+        let user = (owner.user_len != u32::MAX)
+            .then(|| text(task_end..task_end + owner.user_len as usize));
+        (text(owner.at..task_end), user)
+    }
 }
 
 /// A fingerprint as a map key: its 128 bits when it is well formed (no allocation per record),
@@ -71,9 +118,34 @@ struct Owner {
 }
 
 impl FirstSeen {
+    /// Generations of `capacity` fingerprints each.
+    pub(super) fn with_capacity(capacity: usize) -> Self {
+        FirstSeen {
+            current: Generation::default(),
+            previous: Generation::default(),
+            capacity: capacity.max(1),
+            journal: None,
+        }
+    }
+
+    /// How many fingerprints are held.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.current.len() + self.previous.len()
+    }
+
+    /// Retires the current generation when it is full (never while a document is read, so
+    /// the journal always refers to the current generation).
+    fn rotate_if_full(&mut self) {
+        if self.current.len() >= self.capacity {
+            self.previous = std::mem::take(&mut self.current);
+        }
+    }
+
     /// Starts remembering which fingerprints are new, so they can be forgotten again.
     pub(super) fn begin(&mut self) {
-        let len = self.text.len();
+        self.rotate_if_full();
+        let len = self.current.text.len();
         let (keys, mark) = self.journal.get_or_insert_with(|| (Vec::new(), 0));
         keys.clear();
         *mark = len;
@@ -81,22 +153,20 @@ impl FirstSeen {
 
     /// Keeps what was seen since [`FirstSeen::begin`].
     pub(super) fn commit(&mut self) {
-        if let Some((keys, _)) = &mut self.journal {
-            keys.clear();
-        }
+        self.journal = None;
     }
 
     /// Forgets the fingerprints first seen since [`FirstSeen::begin`].
     pub(super) fn rollback(&mut self) {
-        if let Some((keys, mark)) = &mut self.journal {
-            for key in keys.drain(..) {
+        if let Some((keys, mark)) = self.journal.take() {
+            for key in keys {
                 match key {
-                    FingerprintKey::Bits(bits) => self.owners.remove(&bits),
-                    FingerprintKey::Text(text) => self.other_owners.remove(&text),
+                    FingerprintKey::Bits(bits) => self.current.owners.remove(&bits),
+                    FingerprintKey::Text(text) => self.current.other_owners.remove(&text),
                 };
             }
             // Owners added since `begin` are at the end of the text.
-            self.text.truncate(*mark);
+            self.current.text.truncate(mark);
         }
     }
 
@@ -108,49 +178,33 @@ impl FirstSeen {
         task: &str,
         user: Option<&str>,
     ) -> Option<(&str, Option<&str>)> {
+        if self.journal.is_none() {
+            self.rotate_if_full();
+        }
+        let key = FingerprintKey::of(fingerprint);
+        if let Some(owner) = self.current.get(&key) {
+            return Some(self.current.ids(owner));
+        }
+        if let Some(owner) = self.previous.get(&key) {
+            return Some(self.previous.ids(owner));
+        }
         // Task and user ids are validated to a few hundred bytes at most.
         let len = |s: &str| u32::try_from(s.len()).unwrap_or(u32::MAX - 1);
         let owner = Owner {
-            at: self.text.len(),
+            at: self.current.text.len(),
             task_len: len(task),
             user_len: user.map_or(u32::MAX, len),
         };
-        let first = match FingerprintKey::of(fingerprint) {
-            FingerprintKey::Bits(bits) => match self.owners.entry(bits) {
-                Entry::Occupied(first) => Some(*first.get()),
-                Entry::Vacant(slot) => {
-                    slot.insert(owner);
-                    if let Some((keys, _)) = &mut self.journal {
-                        keys.push(FingerprintKey::Bits(bits));
-                    }
-                    None
-                }
-            },
-            FingerprintKey::Text(text) => match self.other_owners.entry(text) {
-                Entry::Occupied(first) => Some(*first.get()),
-                Entry::Vacant(slot) => {
-                    if let Some((keys, _)) = &mut self.journal {
-                        keys.push(FingerprintKey::Text(slot.key().clone()));
-                    }
-                    slot.insert(owner);
-                    None
-                }
-            },
+        if let Some((keys, _)) = &mut self.journal {
+            keys.push(key.clone());
+        }
+        match key {
+            FingerprintKey::Bits(bits) => self.current.owners.insert(bits, owner),
+            FingerprintKey::Text(text) => self.current.other_owners.insert(text, owner),
         };
-        let Some(Owner {
-            at,
-            task_len,
-            user_len,
-        }) = first
-        else {
-            self.text.push_str(task);
-            self.text.push_str(user.unwrap_or(""));
-            return None;
-        };
-        let task_end = at + task_len as usize;
-        let text = |range: std::ops::Range<usize>| self.text.get(range).unwrap_or("");
-        let user = (user_len != u32::MAX).then(|| text(task_end..task_end + user_len as usize));
-        Some((text(at..task_end), user))
+        self.current.text.push_str(task);
+        self.current.text.push_str(user.unwrap_or(""));
+        None
     }
 }
 
@@ -214,5 +268,25 @@ mod tests {
             assert_eq!(hex_u64(hex), expected, "{hex}");
         }
         assert_eq!(std::mem::size_of::<([u64; 2], Owner)>(), 32);
+    }
+
+    #[test]
+    fn memory_is_bounded_and_recent_fingerprints_are_remembered() {
+        let mut seen = FirstSeen::with_capacity(100);
+        let fp = |n: u32| format!("sha256:{n:032x}");
+        for n in 0..10_000 {
+            assert_eq!(seen.first_owner(&fp(n), "t", Some("okta+a")), None);
+            assert!(seen.len() <= 200, "{}", seen.len());
+            // The previous hundred are always still known.
+            let back = n.saturating_sub(99);
+            assert_eq!(
+                seen.first_owner(&fp(back), "t-2", None),
+                Some(("t", Some("okta+a"))),
+                "{n}"
+            );
+        }
+        assert!(seen.current.text.len() <= 100 * "tokta+a".len());
+        // The oldest are forgotten: seen again, they are new.
+        assert_eq!(seen.first_owner(&fp(0), "t-3", None), None);
     }
 }
