@@ -19,8 +19,10 @@ use serde::de::{self, DeserializeSeed, Deserializer, Visitor};
 use crate::span::Span;
 use values::{AttributesSeed, BStr, JsonU64};
 
+pub use count::count_values;
 pub use scan::{NotScanned, scan_each};
 
+mod count;
 pub(crate) mod cursor;
 mod scan;
 mod values;

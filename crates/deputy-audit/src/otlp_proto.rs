@@ -8,6 +8,9 @@ use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use prost::Message;
 
 use crate::span::{AttrValue, Attribute, Span};
+pub use measure::{OverLimit, WireLimits, check_limits};
+
+mod measure;
 
 /// Why a body is not an OTLP/protobuf `ExportTraceServiceRequest`.
 #[derive(Debug, thiserror::Error)]

@@ -17,7 +17,7 @@ use crate::span::Span;
 pub use lines::MAX_LINE_BYTES;
 use lines::{LineRead, read_bounded_line};
 
-pub use sink::{JsonLinesSink, Sink, write_batch};
+pub use sink::{JsonLinesSink, MAX_KEPT_ERRORS, Sink, write_batch};
 
 mod lines;
 mod sink;
@@ -118,6 +118,9 @@ impl Batch {
     }
 }
 
+/// The most error kinds [`Stats::unissued`] tells apart.
+pub const MAX_UNISSUED_KINDS: usize = 64;
+
 /// Counts over everything the pipeline has seen.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct Stats {
@@ -129,7 +132,9 @@ pub struct Stats {
     pub resolves: u64,
     /// Records written.
     pub records: u64,
-    /// Resolves without a token, by error kind (`unknown` when the span names none).
+    /// Resolves without a token, by error kind (`unknown` when the span names none). The
+    /// kind comes from the span, so at most [`MAX_UNISSUED_KINDS`] kinds are told apart; the
+    /// later ones are counted under `other`.
     pub unissued: BTreeMap<String, u64>,
     /// Records refused because a span carried token material.
     pub refused: u64,
@@ -297,11 +302,12 @@ impl Pipeline {
         match resolution {
             Ok(Resolution::NotAResolve) => {}
             Ok(Resolution::Unissued(kind)) => {
-                *self
-                    .stats
-                    .unissued
-                    .entry(kind.unwrap_or_else(|| "unknown".to_owned()))
-                    .or_default() += 1;
+                let unissued = &mut self.stats.unissued;
+                let mut kind = kind.unwrap_or_else(|| "unknown".to_owned());
+                if unissued.len() >= MAX_UNISSUED_KINDS && !unissued.contains_key(&kind) {
+                    "other".clone_into(&mut kind);
+                }
+                *unissued.entry(kind).or_default() += 1;
             }
             Ok(Resolution::Issued(record)) => {
                 batch.findings.extend(self.checker.check(&record));

@@ -19,8 +19,10 @@ use std::sync::{Arc, Mutex};
 
 use clap::Subcommand;
 use deputy_audit::pipeline::{IngestError, JsonLinesSink, Sink, run_lines};
+use deputy_audit::receiver::{BearerToken, Config, router_with};
 use deputy_audit::{Finding, Pipeline};
 use deputy_core::audit::AuditRecord;
+use secrecy::SecretString;
 
 /// Exit code when invariant findings were reported.
 const EXIT_FINDINGS: u8 = 2;
@@ -31,10 +33,17 @@ const EXIT_SKIPPED: u8 = 3;
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Receive OTLP/HTTP (`POST /v1/traces`, protobuf or JSON) and write records as they come.
+    ///
+    /// Beyond loopback, exporters must send `Authorization: Bearer <token>`: the token comes
+    /// from `--token-file` or the `DEPUTY_AUDIT_TOKEN` environment variable, and the receiver
+    /// refuses to start without one.
     Serve {
-        /// Address to listen on (loopback unless you put it behind your own network controls).
+        /// Address to listen on; anything but loopback needs a bearer token.
         #[arg(long, default_value = "127.0.0.1:4318")]
         listen: SocketAddr,
+        /// A file holding the bearer token exporters must send (else `DEPUTY_AUDIT_TOKEN`).
+        #[arg(long)]
+        token_file: Option<PathBuf>,
         /// Append records (JSON lines) to this file; stdout when absent.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -77,9 +86,10 @@ pub async fn run(command: AuditCommand) -> Result<ExitCode, String> {
     match command {
         AuditCommand::Serve {
             listen,
+            token_file,
             out,
             findings,
-        } => serve(listen, out, findings).await,
+        } => serve(listen, token_file, out, findings).await,
         AuditCommand::Ingest {
             input,
             out,
@@ -120,11 +130,44 @@ fn findings_writer(path: Option<&Path>) -> Result<Writer, String> {
     }
 }
 
+/// The environment variable that may hold the receiver's bearer token.
+const TOKEN_ENV: &str = "DEPUTY_AUDIT_TOKEN";
+
+/// The bearer token from `--token-file` or [`TOKEN_ENV`]; required beyond loopback.
+fn serve_token(
+    listen: SocketAddr,
+    token_file: Option<&Path>,
+) -> Result<Option<BearerToken>, String> {
+    let token = match token_file {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read the token file {}: {e}", path.display()))?,
+        ),
+        None => std::env::var(TOKEN_ENV)
+            .ok()
+            .filter(|t| !t.trim().is_empty()),
+    };
+    match token {
+        Some(token) => BearerToken::new(SecretString::from(token))
+            .map(Some)
+            .map_err(|e| e.to_string()),
+        None if listen.ip().is_loopback() => Ok(None),
+        None => Err(format!(
+            "refusing to listen on {listen} without a bearer token: beyond loopback every exporter must authenticate. \
+             Pass --token-file FILE or set {TOKEN_ENV}, and have exporters send it \
+             (OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer%20<token>)"
+        )),
+    }
+}
+
 async fn serve(
     listen: SocketAddr,
+    token_file: Option<PathBuf>,
     out: Option<PathBuf>,
     findings: Option<PathBuf>,
 ) -> Result<ExitCode, String> {
+    let token = serve_token(listen, token_file.as_deref())?;
+    let authenticated = token.is_some();
     let records: Writer = match &out {
         Some(path) => append(path, "records")?,
         None => Box::new(io::stdout()),
@@ -137,8 +180,19 @@ async fn serve(
     let local = listener
         .local_addr()
         .map_err(|e| format!("cannot read the listening address: {e}"))?;
-    eprintln!("deputy audit: receiving OTLP/HTTP on http://{local}/v1/traces (Ctrl-C to stop)");
-    axum::serve(listener, deputy_audit::receiver::router(shared.clone()))
+    eprintln!(
+        "deputy audit: receiving OTLP/HTTP on http://{local}/v1/traces{} (Ctrl-C to stop)",
+        if authenticated {
+            ", bearer token required"
+        } else {
+            ""
+        }
+    );
+    let config = Config {
+        token,
+        ..Config::default()
+    };
+    axum::serve(listener, router_with(shared.clone(), config))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

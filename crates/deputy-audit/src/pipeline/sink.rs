@@ -27,15 +27,30 @@ pub trait Sink {
     }
 }
 
-/// Writes records and findings as JSON lines to two writers and keeps the errors.
+/// The most errors a [`JsonLinesSink`] keeps; later ones are only counted.
+pub const MAX_KEPT_ERRORS: usize = 1024;
+
+/// Writes records and findings as JSON lines to two writers and keeps the first
+/// [`MAX_KEPT_ERRORS`] errors (a receiver that runs for months must not keep every malformed
+/// request it was sent); the others are counted in [`JsonLinesSink::errors_not_kept`].
+///
+/// ```
+/// use deputy_audit::pipeline::{JsonLinesSink, MAX_KEPT_ERRORS, run_lines};
+/// let input = "not json\n".repeat(MAX_KEPT_ERRORS + 5);
+/// let mut sink = JsonLinesSink::new(Vec::new(), Vec::new());
+/// run_lines(&mut deputy_audit::Pipeline::default(), input.as_bytes(), &mut sink).unwrap();
+/// assert_eq!((sink.errors.len(), sink.errors_not_kept), (MAX_KEPT_ERRORS, 5));
+/// ```
 #[derive(Debug)]
 pub struct JsonLinesSink<R, F> {
     /// Records go here.
     pub records: R,
     /// Findings go here.
     pub findings: F,
-    /// Errors collected so far.
+    /// The first [`MAX_KEPT_ERRORS`] errors.
     pub errors: Vec<IngestError>,
+    /// Errors counted but not kept, after the first [`MAX_KEPT_ERRORS`].
+    pub errors_not_kept: u64,
     /// One record or finding is serialised here, then written with one call.
     line: Vec<u8>,
 }
@@ -47,6 +62,7 @@ impl<R: Write, F: Write> JsonLinesSink<R, F> {
             records,
             findings,
             errors: Vec::new(),
+            errors_not_kept: 0,
             line: Vec::with_capacity(1024),
         }
     }
@@ -69,7 +85,11 @@ impl<R: Write, F: Write> Sink for JsonLinesSink<R, F> {
     }
 
     fn error(&mut self, error: &IngestError) -> io::Result<()> {
-        self.errors.push(error.clone());
+        if self.errors.len() < MAX_KEPT_ERRORS {
+            self.errors.push(error.clone());
+        } else {
+            self.errors_not_kept += 1;
+        }
         Ok(())
     }
 
