@@ -228,12 +228,13 @@ impl Task {
     }
 
     fn __repr__(&self) -> String {
+        let quoted = |v: Option<&str>| v.map_or_else(|| "None".to_owned(), |v| format!("{v:?}"));
         format!(
-            "Task(task_id={:?}, trigger={:?}, user={:?}, repo={:?})",
+            "Task(task_id={:?}, trigger={:?}, user={}, repo={})",
             self.task_id(),
             self.trigger(),
-            self.user(),
-            self.repo()
+            quoted(self.user()),
+            quoted(self.repo())
         )
     }
 }
