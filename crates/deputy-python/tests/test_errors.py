@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pathlib
 import socket
 import threading
 from typing import Iterator
@@ -106,7 +107,8 @@ def test_vault_error_for_a_return_url_off_the_allow_list(vault: Vault) -> None:
     task = deputy.Task.interactive("e-8", user_jwt=vault.user_token("bob"), issuers={vault.issuer: "dev"})
     with pytest.raises(deputy.ResolveError) as e:
         r.resolve_linear_token(task, "read")
-    assert type(e.value) in (deputy.VaultError, deputy.AccessDenied), type(e.value)
+    assert type(e.value) is deputy.VaultError, type(e.value)
+    assert e.value.kind == "vault"
 
 
 def test_vault_unavailable_with_retry_after_attribute() -> None:
@@ -178,3 +180,26 @@ def test_config_errors_are_named() -> None:
         deputy.Resolver(WORKLOAD, endpoint="http://127.0.0.1:9").resolve_linear_token(
             deputy.Task.headless("e-17"), "delete"
         )
+
+
+def test_fallback_failed_when_the_vault_and_the_secret_are_both_down(tmp_path: pathlib.Path) -> None:
+    from conftest import ROOT
+
+    table = (ROOT / "crates/deputy-core/src/policy/default.toml").read_text()
+    table = table.replace('id = "service-read"', 'id = "service-read"\nsecrets_manager_fallback = true')
+    for name in ("linear", "jira", "slack", "aws-native"):
+        table += f'\n[fallback.{name}]\nsecret_id = "{name}-service-token"\nshape = "raw"\n'
+    r = deputy.Resolver(
+        WORKLOAD,
+        endpoint=f"http://127.0.0.1:{free_port()}",
+        policy=table,
+        deadline=8,
+        fallback=deputy.Fallback(
+            latch_file=str(tmp_path / "latch.json"),
+            enabled=True,
+            secrets_endpoint=f"http://127.0.0.1:{free_port()}",
+        ),
+    )
+    with pytest.raises(deputy.FallbackFailed) as e:
+        r.resolve_linear_token(deputy.Task.headless("e-18"), "read")
+    assert "Secrets Manager fallback failed too" in str(e.value)
