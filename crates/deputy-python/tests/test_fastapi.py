@@ -1,5 +1,5 @@
 """The FastAPI background-thread agent (examples/fastapi_agent.py) resolves with the WAT its
-request carried, and `mypy --strict` accepts the example against the shipped stubs."""
+request carried, and `mypy --strict` accepts the example and the installed package against the shipped stubs."""
 
 from __future__ import annotations
 
@@ -39,10 +39,11 @@ def test_request_headers_handed_to_a_background_thread(vault: Vault, monkeypatch
 
 
 def test_mypy_strict_accepts_the_example() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(EXAMPLE)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    for target in ([str(EXAMPLE)], ["-p", "deputy"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "mypy", "--strict", "--no-incremental", *target],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
