@@ -22,5 +22,8 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo test (workspace)"
 cargo test --workspace --locked --no-fail-fast
 
+step "python package (maturin wheel into a fresh venv, pytest against deputy vault serve)"
+bash scripts/test-python.sh
+
 step "fuzz (every target in fuzz/, a fixed number of runs each; see docs/security.md)"
 bash scripts/fuzz.sh

@@ -22,6 +22,8 @@ NODE_VERSION="22.23.3"
 OIDC_PROVIDER_VERSION="9.13.3"
 MOTO_VERSION="5.2.5"
 ROTEL_VERSION="0.0.1a15"
+# The Python package's build and test tools (crates/deputy-python, scripts/test-python.sh).
+PYTHON_DEPUTY_PINS="maturin==1.16.0 pytest==9.2.0 mypy==2.4.1 fastapi==0.165.0 httpx==0.29.0 opentelemetry-api==1.45.2 opentelemetry-sdk==1.45.2 bedrock-agentcore==1.25.0"
 
 mkdir -p "$PEERS"
 # Keep everything under .peers out of git.
@@ -101,6 +103,21 @@ install_rotel() {
   PIP_CACHE_DIR="$PEERS/pip-cache" "$PEERS/py/bin/pip" install --quiet --disable-pip-version-check --no-deps "rotel==$ROTEL_VERSION"
 }
 
+# A venv of its own for the Python package's tools: maturin builds the wheel, and the pinned
+# test dependencies are installed from here into the fresh venv each test run makes.
+install_python_deputy_tools() {
+  local venv="$PEERS/pydeputy" marker="$PEERS/pydeputy/.pins"
+  if [ -f "$marker" ] && [ "$(cat "$marker")" = "$PYTHON_DEPUTY_PINS" ]; then
+    log "python package tools already installed"
+    return
+  fi
+  log "installing $PYTHON_DEPUTY_PINS into $venv"
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  # shellcheck disable=SC2086
+  PIP_CACHE_DIR="$PEERS/pip-cache" "$venv/bin/pip" install --quiet --disable-pip-version-check $PYTHON_DEPUTY_PINS
+  printf '%s' "$PYTHON_DEPUTY_PINS" > "$marker"
+}
+
 command -v npm >/dev/null 2>&1 || { echo "peers: npm is required (apt-get install nodejs npm)" >&2; exit 1; }
 install_chromium
 install_node22
@@ -108,4 +125,5 @@ install_oidc_provider
 install_python_venv
 install_moto
 install_rotel
+install_python_deputy_tools
 log "done: chromium=$(command -v chromium) chromedriver=$(command -v chromedriver) node=$PEERS/node oidc-provider=$PEERS/oidc moto_server=$PEERS/py/bin/moto_server"

@@ -75,6 +75,7 @@ fn every_proof_the_threat_table_names_exists() {
                 let part = part.trim();
                 if let Some(file) = part
                     .strip_suffix(".rs")
+                    .or_else(|| part.strip_suffix(".py"))
                     .map(|_| part.rsplit('/').next().unwrap())
                 {
                     assert!(
@@ -89,8 +90,11 @@ fn every_proof_the_threat_table_names_exists() {
                         .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
                 {
                     let needle = format!("fn {part}(");
+                    let python = format!("def {part}(");
                     assert!(
-                        texts.iter().any(|(_, text)| text.contains(&needle)),
+                        texts
+                            .iter()
+                            .any(|(_, text)| text.contains(&needle) || text.contains(&python)),
                         "docs/security.md names the test {part}, which does not exist"
                     );
                     checked += 1;
@@ -109,7 +113,7 @@ fn collect_rust_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) 
         let path = entry.path();
         if path.is_dir() && !path.ends_with("target") {
             collect_rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
+        } else if path.extension().is_some_and(|e| e == "rs" || e == "py") {
             out.push(path);
         }
     }

@@ -114,6 +114,8 @@ pub struct Task {
     pub(crate) wat: WatSource,
     /// Who the vault sees as the user, derived from the binding once.
     principal: Option<Box<str>>,
+    /// The orchestrating workload that handed this task over, when it is known per task.
+    orchestrator: Option<Box<str>>,
 }
 
 impl Task {
@@ -153,6 +155,7 @@ impl Task {
             ctx,
             wat,
             principal,
+            orchestrator: None,
         })
     }
 
@@ -244,6 +247,7 @@ impl Task {
             ctx,
             wat,
             principal,
+            orchestrator: None,
         }
     }
 
@@ -251,6 +255,26 @@ impl Task {
     pub fn with_repo(mut self, repo: RepoRef) -> Self {
         self.ctx.repo = Some(repo);
         self
+    }
+
+    /// The same task handed over by the orchestrating workload `name`: recorded in the asserted
+    /// actor chain instead of the resolver's
+    /// [`orchestrator`](crate::ResolverBuilder::orchestrator) (the user and WAT are unchanged).
+    ///
+    /// ```
+    /// use deputy::task::Task;
+    /// use deputy_core::TaskId;
+    /// let task = Task::headless(TaskId::new("t-1").unwrap()).with_orchestrator("planner");
+    /// assert_eq!(task.orchestrator(), Some("planner"));
+    /// ```
+    pub fn with_orchestrator(mut self, name: impl Into<String>) -> Self {
+        self.orchestrator = Some(name.into().into_boxed_str());
+        self
+    }
+
+    /// The orchestrator set with [`Task::with_orchestrator`], if any.
+    pub fn orchestrator(&self) -> Option<&str> {
+        self.orchestrator.as_deref()
     }
 
     /// The facts the decision table sees.

@@ -255,7 +255,7 @@ impl Resolver {
             .filter(|actor| *actor != workload);
         AssertedChainRef {
             user: task.ctx.user(),
-            orchestrator: self.inner.orchestrator.as_deref(),
+            orchestrator: task.orchestrator().or(self.inner.orchestrator.as_deref()),
             agent: declared.unwrap_or(workload),
             workload: declared.map(|_| workload),
         }
