@@ -149,6 +149,17 @@ fn denied_consent_pending_and_failed_resolves_each_become_a_record_without_findi
         Some("linear-headless-write")
     );
     assert_eq!(batch.records[2].flow, None);
+    // The report shows them as refusals, with the error kind on the edge, and no finding.
+    let records: Vec<_> = batch.records.iter().map(|r| (**r).clone()).collect();
+    let html = deputy_audit::report::render(&records, &[]);
+    for shown in [
+        "refused: denied",
+        "refused: consent_pending",
+        "refused: failed (unavailable)",
+        "No findings.",
+    ] {
+        assert!(html.contains(shown), "{shown:?} not in the report");
+    }
     let stats = pipeline.stats();
     assert_eq!((stats.resolves, stats.records), (3, 3));
     assert_eq!(stats.unissued.values().sum::<u64>(), 3);
