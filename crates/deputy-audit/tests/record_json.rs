@@ -48,7 +48,7 @@ fn record(i: usize) -> AuditRecord {
         Outcome::Failed,
     ][(i / 3) % 4];
     let issued = outcome == Outcome::Issued;
-    let has = |k: usize| issued || (i / 5 + k) % 3 != 0;
+    let has = |k: usize| issued || !(i / 5 + k).is_multiple_of(3);
     let actor = |n: usize| Actor {
         sub: text(n),
         iss: n
