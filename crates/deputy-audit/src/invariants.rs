@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 
 use deputy_core::actor::{AssertedChain, ChainDisagreement, ObservedDelegation};
-use deputy_core::audit::{AuditRecord, CredentialSource};
+use deputy_core::audit::{AuditRecord, CredentialSource, Outcome};
 use deputy_core::{IssuerMap, Operation};
 
 use crate::finding::{Finding, Rule};
@@ -93,6 +93,11 @@ impl InvariantChecker {
     /// Every rule `record` breaks.
     pub fn check(&mut self, record: &AuditRecord) -> Vec<Finding> {
         let mut found = Vec::new();
+        // The invariants are about issued tokens: a refusal issued nothing to misuse.
+        if record.outcome != Outcome::Issued {
+            return found;
+        }
+        let flow = record.flow.as_deref().unwrap_or("");
         let task = record.correlation.task_id.as_str();
         let mut report = |rule: Rule, message: String| {
             found.push(Finding {
@@ -108,16 +113,18 @@ impl InvariantChecker {
             .asserted_chain
             .as_ref()
             .is_some_and(|chain| chain.user.is_some());
-        if record.operation == Operation::Write && !user_rooted && !user_delegated(&record.flow) {
+        if record.operation == Operation::Write && !user_rooted && !user_delegated(flow) {
             report(
                 Rule::WriteWithoutUser,
                 format!(
                     "task {task}: a {} write credential was issued by rule {} ({}) with no user at the root of the asserted chain",
-                    record.integration, record.rule_id, record.flow
+                    record.integration,
+                    record.rule_id.as_deref().unwrap_or("none"),
+                    flow
                 ),
             );
         }
-        if record.source == CredentialSource::SecretsManagerFallback {
+        if record.source == Some(CredentialSource::SecretsManagerFallback) {
             report(
                 Rule::SecretsManagerFallback,
                 format!(
@@ -178,7 +185,7 @@ impl InvariantChecker {
             // Only a user-delegated token belongs to one user; two known users differ.
             if let Some((first_task, first_user)) =
                 self.first_seen.first_owner(fp.as_str(), task, user)
-                && user_delegated(&record.flow)
+                && user_delegated(flow)
                 && first_user.is_some()
                 && user.is_some()
                 && first_user != user

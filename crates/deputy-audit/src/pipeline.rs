@@ -293,7 +293,7 @@ impl Pipeline {
             self.stats.resolves += 1;
         }
         if !material.is_empty() {
-            if matches!(resolution, Ok(Resolution::Issued(_)) | Err(_)) {
+            if !matches!(resolution, Ok(Resolution::NotAResolve)) {
                 self.stats.refused += 1;
             }
             batch.findings.extend(material);
@@ -301,27 +301,37 @@ impl Pipeline {
         }
         match resolution {
             Ok(Resolution::NotAResolve) => {}
-            Ok(Resolution::Unissued(kind)) => {
+            Ok(Resolution::Unissued(record)) => {
                 let unissued = &mut self.stats.unissued;
-                let mut kind = kind.unwrap_or_else(|| "unknown".to_owned());
-                if unissued.len() >= MAX_UNISSUED_KINDS && !unissued.contains_key(&kind) {
-                    "other".clone_into(&mut kind);
-                }
-                *unissued.entry(kind).or_default() += 1;
+                let kind = record.error_kind.as_deref().unwrap_or("unknown");
+                let kind = if unissued.len() >= MAX_UNISSUED_KINDS && !unissued.contains_key(kind) {
+                    "other"
+                } else {
+                    kind
+                };
+                *unissued.entry(kind.to_owned()).or_default() += 1;
+                // Recorded, so an auditor sees what was refused; the invariants are about
+                // issued tokens, so a refusal is never a finding.
+                self.emit(record, batch);
             }
             Ok(Resolution::Issued(record)) => {
                 batch.findings.extend(self.checker.check(&record));
-                self.stats.records += 1;
-                if batch.serialising {
-                    // Written while still in cache; its allocations build the next record.
-                    record_json::write_record(&mut batch.record_lines, &record);
-                    batch.record_lines.push(b'\n');
-                    self.reuse.records.push(record);
-                } else {
-                    batch.records.push(record);
-                }
+                self.emit(record, batch);
             }
             Err(source) => batch.errors.push(IngestError::Span { line, source }),
+        }
+    }
+
+    /// Writes `record` into `batch` and counts it.
+    fn emit(&mut self, record: Box<AuditRecord>, batch: &mut Batch) {
+        self.stats.records += 1;
+        if batch.serialising {
+            // Written while still in cache; its allocations build the next record.
+            record_json::write_record(&mut batch.record_lines, &record);
+            batch.record_lines.push(b'\n');
+            self.reuse.records.push(record);
+        } else {
+            batch.records.push(record);
         }
     }
 }

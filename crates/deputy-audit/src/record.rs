@@ -1,17 +1,19 @@
 //! From a `deputy.resolve` span to an `abca.audit.v1` record.
 //!
-//! A record is written for every resolve that issued a token (the span has
-//! `deputy.source`). A gateway interceptor's `deputy.gateway.credential` span (a passthrough or
-//! Token Broker credential, which no resolver issued) carries the same attributes and is read
-//! the same way. Resolves that ended in an error (consent pending, access denied, …) are
-//! counted by error kind but produce no record: the schema requires where the token came from.
+//! A record is written for every resolve: one that issued a token (the span has
+//! `deputy.source`) gets `outcome: issued`; one that ended in an error (consent pending, access
+//! denied, vault unavailable, …) gets `outcome` `denied`, `consent_pending` or `failed` and the
+//! span's `deputy.error.kind`, so an auditor sees what was refused. A refusal lacks what was
+//! never decided (source, and flow, rule and consent when no decision was made). A gateway
+//! interceptor's `deputy.gateway.credential` span (a passthrough or Token Broker credential,
+//! which no resolver issued) carries the same attributes and is read the same way.
 
 use std::str::FromStr;
 
 use deputy_core::actor::{AssertedChain, ObservedDelegation};
 use deputy_core::attr;
 use deputy_core::audit::{
-    AuditRecord, ConsentOutcome, Correlation, CredentialSource, SCHEMA, TokenFingerprint,
+    AuditRecord, ConsentOutcome, Correlation, CredentialSource, Outcome, SCHEMA, TokenFingerprint,
 };
 use deputy_core::{Integration, Operation, RepoRef, TaskId, TraceId, UserId};
 use serde::Deserialize;
@@ -30,8 +32,8 @@ pub enum Resolution {
     NotAResolve,
     /// A resolve that issued a token.
     Issued(Box<AuditRecord>),
-    /// A resolve that ended without a token; the error kind when the span names one.
-    Unissued(Option<String>),
+    /// A resolve that ended without a token (its record's `outcome` is not `issued`).
+    Unissued(Box<AuditRecord>),
 }
 
 /// Why a `deputy.resolve` span cannot become a record.
@@ -99,18 +101,21 @@ pub(crate) fn resolution_reusing(
         return Ok(Resolution::NotAResolve);
     }
     let attrs = ResolveAttrs::collect(span);
-    let Some(source) = attrs.str(Slot::Source) else {
-        return Ok(Resolution::Unissued(
-            attrs.str(Slot::ErrorKind).map(str::to_owned),
-        ));
-    };
     let reader = Reader {
         span,
         attrs: &attrs,
     };
-    let source = reader.parse(attr::SOURCE, source, |s| {
+    let source = reader.optional(Slot::Source, |s| {
         CredentialSource::from_name(s).ok_or_else(|| "not a known credential source".to_owned())
     })?;
+    // What a decision names is required of an issued token, optional for a refusal.
+    let issued = source.is_some();
+    let outcome = match (issued, attrs.str(Slot::ErrorKind)) {
+        (true, _) => Outcome::Issued,
+        (false, Some(kind)) => Outcome::from_error_kind(kind),
+        (false, None) if attrs.str(Slot::Consent) == Some("pending") => Outcome::ConsentPending,
+        (false, None) => Outcome::Failed,
+    };
     let mut spare = Spare(reuse.records.pop());
     // Each attribute is checked in the record's member order, so the first error reported
     // stays the same.
@@ -149,18 +154,19 @@ pub(crate) fn resolution_reusing(
         operation: reader.required(Slot::Operation, |s| {
             Operation::from_str(s).map_err(|e| e.to_string())
         })?,
-        flow: reader.required(Slot::Flow, |s| Ok(spare.text(|r| Some(&mut r.flow), s)))?,
+        flow: reader.required_if(issued, Slot::Flow, |s| {
+            Ok(spare.text(|r| r.flow.as_mut(), s))
+        })?,
         provider: spare.optional_text(|r| r.provider.as_mut(), attrs.str(Slot::Provider)),
-        rule_id: reader.required(
-            Slot::RuleId,
-            |s| Ok(spare.text(|r| Some(&mut r.rule_id), s)),
-        )?,
+        rule_id: reader.required_if(issued, Slot::RuleId, |s| {
+            Ok(spare.text(|r| r.rule_id.as_mut(), s))
+        })?,
         source,
         fallback_reason: spare.optional_text(
             |r| r.fallback_reason.as_mut(),
             attrs.str(Slot::FallbackReason),
         ),
-        consent: reader.required(Slot::Consent, |s| {
+        consent: reader.required_if(issued, Slot::Consent, |s| {
             ConsentOutcome::from_name(s).ok_or_else(|| "not a known consent outcome".to_owned())
         })?,
         token_fingerprint: reader.optional(Slot::TokenFingerprint, fingerprint)?,
@@ -188,9 +194,20 @@ pub(crate) fn resolution_reusing(
             Some(AttrValue::Str(s)) => s.parse().ok(),
             _ => None,
         },
+        outcome,
+        error_kind: if issued {
+            None
+        } else {
+            spare.optional_text(|r| r.error_kind.as_mut(), attrs.str(Slot::ErrorKind))
+        },
         correlation,
     };
-    Ok(Resolution::Issued(spare.boxed(record)))
+    let record = spare.boxed(record);
+    Ok(if issued {
+        Resolution::Issued(record)
+    } else {
+        Resolution::Unissued(record)
+    })
 }
 
 mod recent;
@@ -342,6 +359,20 @@ impl Reader<'_, '_, '_> {
                 span_id: self.span.span_id.to_string(),
                 key: slot.key(),
             }),
+        }
+    }
+
+    /// [`Reader::required`] when `required`, else [`Reader::optional`].
+    fn required_if<T>(
+        &self,
+        required: bool,
+        slot: Slot,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<Option<T>, SpanError> {
+        if required {
+            self.required(slot, parse).map(Some)
+        } else {
+            self.optional(slot, parse)
         }
     }
 

@@ -12,7 +12,7 @@ use deputy_core::json_text::push_string;
 ///
 /// ```
 /// use deputy_audit::record_json::write_record;
-/// use deputy_core::audit::{AuditRecord, ConsentOutcome, Correlation, CredentialSource, SCHEMA};
+/// use deputy_core::audit::{AuditRecord, ConsentOutcome, Correlation, CredentialSource, Outcome, SCHEMA};
 /// use deputy_core::{Integration, Operation, TaskId};
 /// let record = AuditRecord {
 ///     schema: SCHEMA.to_owned(),
@@ -25,17 +25,19 @@ use deputy_core::json_text::push_string;
 ///     },
 ///     integration: "linear".parse::<Integration>().unwrap(),
 ///     operation: Operation::Read,
-///     flow: "m2m".into(),
+///     flow: Some("m2m".into()),
 ///     provider: None,
-///     rule_id: "service-read".into(),
-///     source: CredentialSource::Vault,
+///     rule_id: Some("service-read".into()),
+///     source: Some(CredentialSource::Vault),
 ///     fallback_reason: None,
-///     consent: ConsentOutcome::NotRequired,
+///     consent: Some(ConsentOutcome::NotRequired),
 ///     token_fingerprint: None,
 ///     asserted_chain: None,
 ///     observed_delegation: None,
 ///     resolved_at_ms: 1_795_000_000_000,
 ///     expires_at: None,
+///     outcome: Outcome::Issued,
+///     error_kind: None,
 /// };
 /// let mut out = Vec::new();
 /// write_record(&mut out, &record);
@@ -63,20 +65,16 @@ pub fn write_record(out: &mut Vec<u8>, record: &AuditRecord) {
     push_string(out, record.integration.name());
     out.extend_from_slice(b",\"operation\":");
     push_string(out, record.operation.name());
-    out.extend_from_slice(b",\"flow\":");
-    push_string(out, &record.flow);
+    optional(out, b",\"flow\":", record.flow.as_deref());
     optional(out, b",\"provider\":", record.provider.as_deref());
-    out.extend_from_slice(b",\"rule_id\":");
-    push_string(out, &record.rule_id);
-    out.extend_from_slice(b",\"source\":");
-    push_string(out, record.source.name());
+    optional(out, b",\"rule_id\":", record.rule_id.as_deref());
+    optional(out, b",\"source\":", record.source.map(|s| s.name()));
     optional(
         out,
         b",\"fallback_reason\":",
         record.fallback_reason.as_deref(),
     );
-    out.extend_from_slice(b",\"consent\":");
-    push_string(out, record.consent.name());
+    optional(out, b",\"consent\":", record.consent.map(|c| c.name()));
     optional(
         out,
         b",\"token_fingerprint\":",
@@ -96,6 +94,9 @@ pub fn write_record(out: &mut Vec<u8>, record: &AuditRecord) {
         out.extend_from_slice(b",\"expires_at\":");
         number(out, expires);
     }
+    out.extend_from_slice(b",\"outcome\":");
+    push_string(out, record.outcome.name());
+    optional(out, b",\"error_kind\":", record.error_kind.as_deref());
     out.push(b'}');
 }
 

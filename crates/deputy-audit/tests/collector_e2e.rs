@@ -16,7 +16,7 @@ use deputy::verify::TokenVerifier;
 use deputy::{ResolveError, Resolver, UserToken};
 use deputy_audit::pipeline::JsonLinesSink;
 use deputy_audit::{Finding, Pipeline};
-use deputy_core::audit::{AuditRecord, CredentialSource};
+use deputy_core::audit::{AuditRecord, ConsentOutcome, CredentialSource, Outcome};
 use deputy_core::{IssuerMap, Operation, RepoRef, TaskId};
 use deputy_tests::process;
 use deputy_vault_local::{LocalVault, RunningVault, VaultConfig};
@@ -177,9 +177,10 @@ async fn resolver_spans_through_rotel_become_matching_records() {
         .await
         .unwrap()
         .unwrap();
-    // rotel batches for up to 100 ms before it forwards; wait for the three records.
+    // rotel batches for up to 100 ms before it forwards; wait for the four records (three
+    // issued, one refused).
     for _ in 0..300 {
-        if output(&shared).0.len() >= 3 {
+        if output(&shared).0.len() >= 4 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -187,7 +188,7 @@ async fn resolver_spans_through_rotel_become_matching_records() {
     let (records, findings, errors) = output(&shared);
     assert_eq!(errors, 0);
     let log = std::fs::read_to_string(dir.join("rotel.log")).unwrap_or_default();
-    assert_eq!(records.len(), 3, "records: {records:#?}\nrotel log:\n{log}");
+    assert_eq!(records.len(), 4, "records: {records:#?}\nrotel log:\n{log}");
 
     let find = |task: &str| {
         records
@@ -201,9 +202,10 @@ async fn resolver_spans_through_rotel_become_matching_records() {
         ("e2e-nightly-2", &cached),
     ] {
         let record = find(task);
-        assert_eq!(record.flow, token.flow.name(), "{task}");
-        assert_eq!(record.source, token.source, "{task}");
-        assert_eq!(*record.rule_id, *token.rule_id, "{task}");
+        assert_eq!(record.flow.as_deref(), Some(token.flow.name()), "{task}");
+        assert_eq!(record.source, Some(token.source), "{task}");
+        assert_eq!(record.rule_id.as_deref(), Some(&*token.rule_id), "{task}");
+        assert_eq!(record.outcome, Outcome::Issued, "{task}");
         assert_eq!(
             record.provider.as_deref(),
             token.provider.as_deref(),
@@ -228,6 +230,32 @@ async fn resolver_spans_through_rotel_become_matching_records() {
             .expect("joined to its trace");
         assert_eq!(trace.as_str().len(), 32);
     }
+    // The refused resolve is a record too: who asked for what, and why nothing was issued.
+    let refused = find("e2e-consent");
+    assert_eq!(
+        (
+            refused.outcome,
+            refused.error_kind.as_deref(),
+            refused.consent,
+            refused.source,
+            refused.token_fingerprint.as_ref(),
+        ),
+        (
+            Outcome::ConsentPending,
+            Some("consent_required"),
+            Some(ConsentOutcome::Pending),
+            None,
+            None
+        )
+    );
+    assert_eq!(
+        refused.correlation.user_id.as_ref().map(|u| u.as_str()),
+        Some("dev+bob")
+    );
+    assert_eq!(
+        (refused.integration.name(), refused.operation),
+        ("github", Operation::Read)
+    );
     let obo_record = find("e2e-obo");
     assert_eq!(
         obo_record.correlation.user_id.as_ref().unwrap().as_str(),
@@ -269,7 +297,7 @@ async fn resolver_spans_through_rotel_become_matching_records() {
             Some(&1),
             "{stats:?}"
         );
-        assert_eq!(stats.records, 3);
+        assert_eq!(stats.records, 4);
     }
     // No token went anywhere.
     let all = {

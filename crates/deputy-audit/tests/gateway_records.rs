@@ -101,8 +101,8 @@ fn gateway_passthrough_and_broker_credentials_become_records() {
     assert_eq!(
         (passthrough.source, broker.source),
         (
-            CredentialSource::GatewayPassthrough,
-            CredentialSource::TokenBroker
+            Some(CredentialSource::GatewayPassthrough),
+            Some(CredentialSource::TokenBroker)
         )
     );
     assert_eq!(
@@ -118,8 +118,8 @@ fn gateway_passthrough_and_broker_credentials_become_records() {
         Some(fingerprint(1).as_str())
     );
     assert_eq!(
-        (passthrough.flow.as_str(), broker.flow.as_str()),
-        ("passthrough", "m2m")
+        (passthrough.flow.as_deref(), broker.flow.as_deref()),
+        (Some("passthrough"), Some("m2m"))
     );
     assert!(broker.correlation.user_id.is_none());
     assert_eq!(pipeline.stats().resolves, 2);

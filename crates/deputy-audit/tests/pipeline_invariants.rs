@@ -69,8 +69,8 @@ fn a_clean_resolve_becomes_one_record_joined_to_its_trace() {
         record.correlation.repo.as_ref().unwrap().as_str(),
         "octo-org/infra"
     );
-    assert_eq!(record.flow, "user_federation");
-    assert_eq!(record.source, CredentialSource::Vault);
+    assert_eq!(record.flow.as_deref(), Some("user_federation"));
+    assert_eq!(record.source, Some(CredentialSource::Vault));
     assert_eq!(
         record.token_fingerprint.as_ref().unwrap().as_str(),
         fingerprint(1)

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use deputy_audit::record_json::write_record;
 use deputy_core::actor::{Actor, ActorChain, AssertedChain, ObservedDelegation};
 use deputy_core::audit::{
-    AuditRecord, ConsentOutcome, Correlation, CredentialSource, SCHEMA, TokenFingerprint,
+    AuditRecord, ConsentOutcome, Correlation, CredentialSource, Outcome, SCHEMA, TokenFingerprint,
 };
 use deputy_core::{Integration, Operation, RepoRef, TaskId, TraceId, UserId};
 
@@ -39,6 +39,16 @@ fn record(i: usize) -> AuditRecord {
         ConsentOutcome::Pending,
         ConsentOutcome::Failed,
     ];
+    // Every fourth record is issued; the others are refusals, which lack what was never
+    // decided in varied combinations (the toggles are spread over the bits used above).
+    let outcome = [
+        Outcome::Issued,
+        Outcome::Denied,
+        Outcome::ConsentPending,
+        Outcome::Failed,
+    ][(i / 3) % 4];
+    let issued = outcome == Outcome::Issued;
+    let has = |k: usize| issued || !(i / 5 + k).is_multiple_of(3);
     let actor = |n: usize| Actor {
         sub: text(n),
         iss: n
@@ -62,12 +72,12 @@ fn record(i: usize) -> AuditRecord {
         } else {
             Operation::Read
         },
-        flow: text(i + 2),
+        flow: has(0).then(|| text(i + 2)),
         provider: some(5).then(|| text(i + 3)),
-        rule_id: text(i + 4),
-        source: sources[i % 4],
+        rule_id: has(1).then(|| text(i + 4)),
+        source: issued.then_some(sources[i % 4]),
         fallback_reason: some(6).then(|| text(i + 5)),
-        consent: consents[(i / 4) % 4],
+        consent: has(2).then_some(consents[(i / 4) % 4]),
         token_fingerprint: some(7).then(|| TokenFingerprint::of(&format!("token {i}"))),
         asserted_chain: some(8).then(|| AssertedChain {
             user: some(9).then(|| UserId::parse("entra+alice").unwrap()),
@@ -81,6 +91,8 @@ fn record(i: usize) -> AuditRecord {
         }),
         resolved_at_ms: [0, 1_795_000_000_123, u64::MAX][i % 3],
         expires_at: some(13).then_some([0, 9, 1_795_003_600, u64::MAX][i % 4]),
+        outcome,
+        error_kind: (!issued && has(3)).then(|| text(i + 9)),
     }
 }
 

@@ -229,11 +229,25 @@ async fn resolver(vault: &RunningVault, return_url: &str) -> Result<Resolver, St
 fn audit(exported: &[serde_json::Map<String, serde_json::Value>]) {
     let mut pipeline = deputy_audit::Pipeline::default();
     let batch = pipeline.spans(&crate::span_log::audit_spans(exported), None);
+    let refused = batch
+        .records
+        .iter()
+        .filter(|r| r.outcome != deputy_core::audit::Outcome::Issued)
+        .count();
     println!(
-        "\naudit: {} abca.audit.v1 records, {} findings",
+        "\naudit: {} abca.audit.v1 records ({refused} refused), {} findings",
         batch.records.len(),
         batch.findings.len()
     );
+    for record in batch.records.iter().filter(|r| r.source.is_none()) {
+        println!(
+            "    refused: {} {} {} ({})",
+            record.outcome.name(),
+            record.integration,
+            record.operation,
+            record.error_kind.as_deref().unwrap_or("unknown")
+        );
+    }
     for finding in &batch.findings {
         println!("    {}: {}", finding.rule.name(), finding.message);
     }

@@ -31,7 +31,10 @@ fn the_demo_walks_every_step_and_prints_no_token() {
         "mallory's agent needs her GitHub consent; she sends the link to alice instead",
         "the return URL sees alice signed in, not mallory: 403 (nothing bound)",
         "mallory's agent asks again: refused (consent_required, a new session of her own), she gets no one's token",
-        "audit: 5 abca.audit.v1 records, 0 findings",
+        // Five tokens issued, five refusals recorded too (#20 item 6), none a finding.
+        "audit: 10 abca.audit.v1 records (5 refused), 0 findings",
+        "refused: denied aws-native write (policy_denied)",
+        "refused: consent_pending github write (consent_required)",
     ] {
         assert!(
             stdout.contains(expected),

@@ -63,6 +63,9 @@ impl CredentialSource {
     }
 }
 
+mod outcome;
+pub use outcome::Outcome;
+
 /// What happened about user consent in this resolve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -191,28 +194,31 @@ pub struct Correlation {
 /// One `abca.audit.v1` record: one credential resolution.
 ///
 /// ```
-/// use deputy_core::audit::{AuditRecord, ConsentOutcome, Correlation, CredentialSource, TokenFingerprint};
+/// use deputy_core::audit::{AuditRecord, ConsentOutcome, Correlation, CredentialSource, Outcome, TokenFingerprint};
 /// use deputy_core::{Integration, Operation, TaskId};
 /// let record = AuditRecord {
 ///     schema: deputy_core::audit::SCHEMA.into(),
 ///     correlation: Correlation { task_id: TaskId::new("t-1").unwrap(), user_id: None, repo: None, trace_id: None, session_id: None },
 ///     integration: Integration::Linear,
 ///     operation: Operation::Read,
-///     flow: "m2m".into(),
+///     flow: Some("m2m".into()),
 ///     provider: Some("linear-service".into()),
-///     rule_id: "service-read".into(),
-///     source: CredentialSource::Vault,
+///     rule_id: Some("service-read".into()),
+///     source: Some(CredentialSource::Vault),
 ///     fallback_reason: None,
-///     consent: ConsentOutcome::NotRequired,
+///     consent: Some(ConsentOutcome::NotRequired),
 ///     token_fingerprint: Some(TokenFingerprint::of("token")),
 ///     asserted_chain: None,
 ///     observed_delegation: None,
 ///     resolved_at_ms: 1_795_000_000_000,
 ///     expires_at: None,
+///     outcome: Outcome::Issued,
+///     error_kind: None,
 /// };
 /// let json = serde_json::to_value(&record).unwrap();
 /// assert!(json["correlation"].get("repo").is_none());
 /// assert_eq!(json["source"], "vault");
+/// assert_eq!(json["outcome"], "issued");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditRecord {
@@ -224,20 +230,25 @@ pub struct AuditRecord {
     pub integration: Integration,
     /// The operation.
     pub operation: Operation,
-    /// The flow name (see [`crate::flow::Flow::name`]).
-    pub flow: String,
+    /// The flow name (see [`crate::flow::Flow::name`]); absent when the resolve was refused
+    /// before a decision was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow: Option<String>,
     /// The credential provider.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
-    /// The decision-table rule that fired.
-    pub rule_id: String,
-    /// Where the token came from.
-    pub source: CredentialSource,
+    /// The decision-table rule that fired; absent when none did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_id: Option<String>,
+    /// Where the token came from; absent when none was issued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<CredentialSource>,
     /// Why the fallback served it, when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fallback_reason: Option<String>,
-    /// The consent outcome.
-    pub consent: ConsentOutcome,
+    /// The consent outcome; absent when a refused resolve never reached consent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent: Option<ConsentOutcome>,
     /// The token's fingerprint, when a token was issued.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_fingerprint: Option<TokenFingerprint>,
@@ -252,6 +263,12 @@ pub struct AuditRecord {
     /// When the token expires, Unix seconds, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<u64>,
+    /// How the resolve ended; always written (`issued` when absent from older records).
+    #[serde(default)]
+    pub outcome: Outcome,
+    /// Why no token was issued: the span's `deputy.error.kind` (a kind, never a message).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_kind: Option<String>,
 }
 
 /// What kind of token material a string looks like, if any.

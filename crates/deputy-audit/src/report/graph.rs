@@ -81,12 +81,18 @@ impl Graph {
                     .entry((pair[0].clone(), pair[1].clone()))
                     .or_default();
                 if pair[1].0 == Kind::Target {
-                    let label = format!(
-                        "{} · {} · {}",
-                        record.flow,
-                        record.source.name(),
-                        record.operation
-                    );
+                    let flow = record.flow.as_deref().unwrap_or("none");
+                    let label = match (record.source, &record.error_kind) {
+                        (Some(source), _) => {
+                            format!("{flow} · {} · {}", source.name(), record.operation)
+                        }
+                        (None, kind) => format!(
+                            "{} ({}) · {flow} · {}",
+                            super::refused_label(record.outcome),
+                            kind.as_deref().unwrap_or("unknown"),
+                            record.operation
+                        ),
+                    };
                     *labels.entry(label).or_default() += 1;
                 }
             }

@@ -6,7 +6,7 @@ mod graph;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use deputy_core::audit::AuditRecord;
+use deputy_core::audit::{AuditRecord, Outcome};
 
 use crate::finding::{Finding, Rule};
 use crate::invariants::InvariantChecker;
@@ -38,8 +38,15 @@ pub fn render(records: &[AuditRecord], extra: &[Finding]) -> String {
     let mut by_source: BTreeMap<&str, usize> = BTreeMap::new();
     let mut by_flow: BTreeMap<&str, usize> = BTreeMap::new();
     for record in records {
-        *by_source.entry(record.source.name()).or_default() += 1;
-        *by_flow.entry(record.flow.as_str()).or_default() += 1;
+        // A refusal has no source: it is counted under its outcome (`refused: denied`, …).
+        let source = match record.source {
+            Some(source) => source.name(),
+            None => refused_label(record.outcome),
+        };
+        *by_source.entry(source).or_default() += 1;
+        *by_flow
+            .entry(record.flow.as_deref().unwrap_or("none"))
+            .or_default() += 1;
     }
 
     let mut html = String::with_capacity(16 * 1024);
@@ -111,6 +118,16 @@ pub fn render(records: &[AuditRecord], extra: &[Finding]) -> String {
     html
 }
 
+/// How the report names a refusal's outcome (`refused: denied`, …).
+fn refused_label(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Issued => "issued",
+        Outcome::Denied => "refused: denied",
+        Outcome::ConsentPending => "refused: consent_pending",
+        Outcome::Failed => "refused: failed",
+    }
+}
+
 fn count_row(html: &mut String, key: &str, label: &str, n: usize) {
     let _ = write!(
         html,
@@ -132,7 +149,9 @@ fn findings_table(html: &mut String, findings: &[&Finding]) {
         let place = match (&finding.record, &finding.span) {
             (Some(record), _) => format!(
                 "{} {} rule {}",
-                record.integration, record.operation, record.rule_id
+                record.integration,
+                record.operation,
+                record.rule_id.as_deref().unwrap_or("none")
             ),
             (None, Some(span)) => format!(
                 "span {} in trace {}{}",
