@@ -43,6 +43,10 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    if let Ok(other) = std::env::var("DEPUTY_AUDIT_FLOOD_COMPARE") {
+        runtime.block_on(compare(std::path::PathBuf::from(other), rounds));
+        return;
+    }
     let mut results = Vec::new();
     println!(
         "{:<34} {:>8} {:>12} {:>12} {:>10} {:>8}",
@@ -104,7 +108,11 @@ struct Server {
 
 impl Server {
     fn start() -> Server {
-        let exe = std::env::current_exe().unwrap();
+        Server::start_exe(std::env::current_exe().unwrap())
+    }
+
+    /// `exe --serve`: this bench binary, or another build of it.
+    fn start_exe(exe: std::path::PathBuf) -> Server {
         let mut child = Command::new("sh")
             .arg("-c")
             .arg("ulimit -v 6291456; exec \"$0\" --serve")
@@ -420,50 +428,120 @@ fn normal_proto(spans: usize, first: usize) -> Vec<u8> {
     .encode_to_vec()
 }
 
+/// [`REQUESTS_PER_ROUND`] normal bodies, JSON or protobuf.
+fn bodies(proto: bool) -> Vec<Vec<u8>> {
+    (0..REQUESTS_PER_ROUND)
+        .map(|r| {
+            if proto {
+                normal_proto(NORMAL_SPANS, r * NORMAL_SPANS)
+            } else {
+                normal_json(NORMAL_SPANS, r * NORMAL_SPANS)
+            }
+        })
+        .collect()
+}
+
+/// Spans per second for one round: `set` sent to `url` by two clients at a time.
+async fn round(http: &reqwest::Client, url: &str, proto: bool, set: &[Vec<u8>]) -> f64 {
+    let content_type = if proto {
+        "application/x-protobuf"
+    } else {
+        "application/json"
+    };
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for half in set.chunks(REQUESTS_PER_ROUND / 2) {
+        let (http, url, half) = (http.clone(), url.to_owned(), half.to_vec());
+        tasks.push(tokio::spawn(async move {
+            for body in half {
+                assert_eq!(send(&http, &url, content_type, false, body).await, "200");
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    (REQUESTS_PER_ROUND * NORMAL_SPANS) as f64 / started.elapsed().as_secs_f64()
+}
+
 /// Best spans per second over `rounds`, for JSON and protobuf, two clients at a time.
 async fn throughput(rounds: usize) -> (f64, f64) {
     let server = Server::start();
     let http = reqwest::Client::new();
-    let bodies = |proto: bool| -> Vec<Vec<u8>> {
-        (0..REQUESTS_PER_ROUND)
-            .map(|r| {
-                if proto {
-                    normal_proto(NORMAL_SPANS, r * NORMAL_SPANS)
-                } else {
-                    normal_json(NORMAL_SPANS, r * NORMAL_SPANS)
-                }
-            })
-            .collect()
-    };
     let (json, proto) = (bodies(false), bodies(true));
     let mut best = (0.0f64, 0.0f64);
     for _ in 0..rounds {
-        for (proto_round, set) in [(false, &json), (true, &proto)] {
-            let content_type = if proto_round {
-                "application/x-protobuf"
-            } else {
-                "application/json"
-            };
-            let started = Instant::now();
-            let mut tasks = Vec::new();
-            for half in set.chunks(REQUESTS_PER_ROUND / 2) {
-                let (http, url, half) = (http.clone(), server.url.clone(), half.to_vec());
-                tasks.push(tokio::spawn(async move {
-                    for body in half {
-                        assert_eq!(send(&http, &url, content_type, false, body).await, "200");
-                    }
-                }));
-            }
-            for task in tasks {
-                task.await.unwrap();
-            }
-            let rate = (REQUESTS_PER_ROUND * NORMAL_SPANS) as f64 / started.elapsed().as_secs_f64();
-            if proto_round {
-                best.1 = best.1.max(rate);
-            } else {
-                best.0 = best.0.max(rate);
+        best.0 = best.0.max(round(&http, &server.url, false, &json).await);
+        best.1 = best.1.max(round(&http, &server.url, true, &proto).await);
+    }
+    best
+}
+
+/// This build ("after") against `other` (another build of this bench, "before"), both
+/// serving at once, rounds alternated (the order swapped every round): median, min and max
+/// spans per second of each, and the median of the per-round after/before ratios.
+async fn compare(other: std::path::PathBuf, rounds: usize) {
+    let after = Server::start();
+    let before = Server::start_exe(other);
+    let http = reqwest::Client::new();
+    let (json, proto) = (bodies(false), bodies(true));
+    // One warm-up round each.
+    for server in [&before, &after] {
+        round(&http, &server.url, false, &json).await;
+        round(&http, &server.url, true, &proto).await;
+    }
+    let mut rates: [[Vec<f64>; 2]; 2] = Default::default(); // [format][before, after]
+    for r in 0..rounds {
+        for (f, (proto, set)) in [(false, &json), (true, &proto)].into_iter().enumerate() {
+            let order = if r % 2 == 0 { [0, 1] } else { [1, 0] };
+            for which in order {
+                let url = if which == 0 { &before.url } else { &after.url };
+                rates[f][which].push(round(&http, url, proto, set).await);
             }
         }
     }
-    best
+    let median = |v: &[f64]| {
+        let mut v = v.to_vec();
+        v.sort_by(f64::total_cmp);
+        let n = v.len();
+        if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            (v[n / 2 - 1] + v[n / 2]) / 2.0
+        }
+    };
+    let mut summary = serde_json::Map::new();
+    for (f, name) in ["json", "protobuf"].into_iter().enumerate() {
+        let ratios: Vec<f64> = rates[f][1]
+            .iter()
+            .zip(&rates[f][0])
+            .map(|(a, b)| a / b)
+            .collect();
+        let stats = |v: &[f64]| {
+            let min = v.iter().copied().fold(f64::INFINITY, f64::min);
+            let max = v.iter().copied().fold(0.0, f64::max);
+            serde_json::json!({"median": median(v), "min": min, "max": max, "rounds": v})
+        };
+        println!(
+            "{name:<9} before median {:>9.0} (min {:>9.0}, max {:>9.0})  after median {:>9.0} (min {:>9.0}, max {:>9.0})  after/before: median {:.3}, min {:.3}, max {:.3}",
+            median(&rates[f][0]),
+            rates[f][0].iter().copied().fold(f64::INFINITY, f64::min),
+            rates[f][0].iter().copied().fold(0.0, f64::max),
+            median(&rates[f][1]),
+            rates[f][1].iter().copied().fold(f64::INFINITY, f64::min),
+            rates[f][1].iter().copied().fold(0.0, f64::max),
+            median(&ratios),
+            ratios.iter().copied().fold(f64::INFINITY, f64::min),
+            ratios.iter().copied().fold(0.0, f64::max),
+        );
+        summary.insert(
+            name.into(),
+            serde_json::json!({
+                "before": stats(&rates[f][0]),
+                "after": stats(&rates[f][1]),
+                "ratio": stats(&ratios),
+            }),
+        );
+    }
+    println!("{}", serde_json::Value::Object(summary));
 }
